@@ -1,0 +1,736 @@
+//! Configuration: loading (`equip.toml`, `[tool.equip-wheel]` of `pyproject.toml`, embedded
+//! presets), validation with located errors, and the validated [`Config`].
+//!
+//! Resolution order used by the CLI ([`Config::discover`]): `--config FILE`, else
+//! `--preset NAME`, else `[tool.equip-wheel]` of `./pyproject.toml`, else `./equip.toml`,
+//! else the `calls` preset.
+
+pub mod placeholder;
+pub mod presets;
+pub mod schema;
+pub mod snippet;
+
+use std::path::Path;
+
+use serde::Serialize;
+use toml::Spanned;
+
+pub use placeholder::{HookKind, Placeholder};
+use schema::{RawConfig, RawHooks};
+pub use snippet::Snippet;
+
+use crate::error::ConfigError;
+use crate::select::Selection;
+use crate::wheel::filename::validate_build_tag;
+use crate::wheel::metadata::validate_local_label;
+
+/// What happens when a hook raises (`hooks.on-hook-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnHookError {
+    /// One `RuntimeWarning` per site, then go on.
+    #[default]
+    Warn,
+    /// Let the exception propagate into the instrumented program.
+    Raise,
+    /// Swallow it silently.
+    Ignore,
+}
+
+/// What happens to a `.py` file that does not parse (`on-syntax-error`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnSyntaxError {
+    /// Copy it unchanged and list it in the report's warnings.
+    #[default]
+    Skip,
+    /// Fail the wheel.
+    Fail,
+}
+
+/// What happens to a `.pyc` member compiled for an unsupported Python (`on-unsupported-pyc`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnUnsupportedPyc {
+    /// Fail the wheel, naming the member and its Python version.
+    #[default]
+    Fail,
+    /// Copy it unchanged with a warning.
+    Skip,
+}
+
+/// The validated hooks.
+#[derive(Debug, Clone, Default)]
+pub struct Hooks {
+    /// Statements placed at the top of the hooks module.
+    pub imports: Vec<String>,
+    /// Helper code run once after the imports.
+    pub setup: Option<String>,
+    /// Before the module body.
+    pub module_enter: Option<Snippet>,
+    /// After the module body.
+    pub module_exit: Option<Snippet>,
+    /// Before a function body; value is `{enter_value}`.
+    pub function_enter: Option<Snippet>,
+    /// Before every return / falling off the end.
+    pub function_exit: Option<Snippet>,
+    /// When an exception propagates out.
+    pub function_error: Option<Snippet>,
+    /// Failure policy.
+    pub on_hook_error: OnHookError,
+}
+
+impl Hooks {
+    /// The configured snippet for `kind` (probes are in [`Config::probes`]).
+    pub fn get(&self, kind: HookKind) -> Option<&Snippet> {
+        match kind {
+            HookKind::ModuleEnter => self.module_enter.as_ref(),
+            HookKind::ModuleExit => self.module_exit.as_ref(),
+            HookKind::FunctionEnter => self.function_enter.as_ref(),
+            HookKind::FunctionExit => self.function_exit.as_ref(),
+            HookKind::FunctionError => self.function_error.as_ref(),
+            HookKind::Probe(_) => None,
+        }
+    }
+
+    /// Whether any function hook is configured.
+    pub fn any_function_hook(&self) -> bool {
+        self.function_enter.is_some()
+            || self.function_exit.is_some()
+            || self.function_error.is_some()
+    }
+}
+
+/// One validated `[[probes]]` entry.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// Dotted module name.
+    pub module: String,
+    /// 1-based line.
+    pub line: u32,
+    /// The snippet (kind `Probe(index)`).
+    pub snippet: Snippet,
+}
+
+/// `[output]`, validated.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct OutputOptions {
+    /// Build tag of the output wheel.
+    pub build_tag: Option<String>,
+    /// Local version label added to the version.
+    pub local_version: Option<String>,
+}
+
+/// Settings of the PEP 517 wrapper (`[tool.equip-wheel]` only).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct BackendOptions {
+    /// The real build backend, e.g. `setuptools.build_meta`.
+    pub build_backend: Option<String>,
+    /// Paths (relative to the project) the backend is loaded from.
+    pub backend_path: Vec<String>,
+    /// `false` disables instrumentation.
+    pub enabled: Option<bool>,
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where it came from: a file path or `preset:NAME`.
+    pub origin: String,
+    /// Module and function selection.
+    pub selection: Selection,
+    /// The hooks.
+    pub hooks: Hooks,
+    /// Line probes.
+    pub probes: Vec<Probe>,
+    /// Output naming.
+    pub output: OutputOptions,
+    /// Policy for unparseable `.py` files.
+    pub on_syntax_error: OnSyntaxError,
+    /// Policy for `.pyc` files of unsupported Pythons.
+    pub on_unsupported_pyc: OnUnsupportedPyc,
+    /// PEP 517 wrapper settings, when loaded from `pyproject.toml`.
+    pub backend: BackendOptions,
+    /// The effective configuration as canonical JSON (recorded in the provenance file).
+    pub normalized: serde_json::Value,
+    /// sha256 (hex) of `normalized` serialized compactly with sorted keys.
+    pub sha256: String,
+}
+
+/// Which `pyproject.toml` key holds our table.
+const TOOL_TABLE: &str = "tool.equip-wheel";
+
+impl Config {
+    /// The configuration the CLI uses when given neither `--config` nor `--preset`:
+    /// `[tool.equip-wheel]` of `dir/pyproject.toml`, else `dir/equip.toml`, else the `calls`
+    /// preset.
+    pub fn discover(dir: &Path) -> Result<Config, ConfigError> {
+        let pyproject = dir.join("pyproject.toml");
+        if pyproject.is_file() {
+            let text = read(&pyproject)?;
+            if let Some(config) = Config::from_pyproject_text(&text, &pyproject)? {
+                return Ok(config);
+            }
+        }
+        let equip = dir.join("equip.toml");
+        if equip.is_file() {
+            return Config::from_file(&equip);
+        }
+        Config::preset(presets::DEFAULT)
+    }
+
+    /// Loads `path`: a `pyproject.toml` (its `[tool.equip-wheel]` table, which must exist)
+    /// or an `equip.toml`-style file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = read(path)?;
+        if path.file_name().is_some_and(|n| n == "pyproject.toml") {
+            return Config::from_pyproject_text(&text, path)?.ok_or_else(|| {
+                ConfigError::new(
+                    path.display().to_string(),
+                    format!("has no [{TOOL_TABLE}] table"),
+                )
+            });
+        }
+        Config::from_toml_str(&text, &path.display().to_string())
+    }
+
+    /// Loads an embedded preset by name (see [`presets::names`]).
+    pub fn preset(name: &str) -> Result<Config, ConfigError> {
+        let text = presets::text(name).ok_or_else(|| {
+            ConfigError::new(
+                "<command line>",
+                format!(
+                    "unknown preset {name:?}; available: {}",
+                    presets::names().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })?;
+        Config::from_toml_str(text, &format!("preset:{name}"))
+    }
+
+    /// Parses an `equip.toml`-style document; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(text, origin, &e))?;
+        let src = Source { origin, text };
+        for (key, present) in [
+            ("build-backend", raw.build_backend.is_some()),
+            ("backend-path", raw.backend_path.is_some()),
+            ("config", raw.config.is_some()),
+            ("enabled", raw.enabled.is_some()),
+        ] {
+            if present {
+                return Err(ConfigError::new(origin, format!(
+                    "{key} is a setting of the PEP 517 backend; it belongs in [{TOOL_TABLE}] of pyproject.toml"
+                ))
+                .with_key(key));
+            }
+        }
+        validate(raw, &src, BackendOptions::default())
+    }
+
+    /// Parses the `[tool.equip-wheel]` table of a pyproject.toml; `Ok(None)` without one.
+    pub fn from_pyproject_text(text: &str, path: &Path) -> Result<Option<Config>, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct PyProject {
+            tool: Option<Tool>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Tool {
+            #[serde(rename = "equip-wheel")]
+            equip_wheel: Option<RawConfig>,
+        }
+        let origin = path.display().to_string();
+        let doc: PyProject = toml::from_str(text).map_err(|e| toml_error(text, &origin, &e))?;
+        let Some(raw) = doc.tool.and_then(|t| t.equip_wheel) else {
+            return Ok(None);
+        };
+        let backend = BackendOptions {
+            build_backend: raw.build_backend.clone(),
+            backend_path: raw.backend_path.clone().unwrap_or_default(),
+            enabled: raw.enabled,
+        };
+        if let Some(file) = &raw.config {
+            let has_inline = raw.hooks.is_some()
+                || raw.select.is_some()
+                || raw.probes.is_some()
+                || raw.output.is_some()
+                || raw.preset.is_some();
+            if has_inline {
+                return Err(located(
+                    &Source {
+                        origin: &origin,
+                        text,
+                    },
+                    file.span(),
+                    "config",
+                    "give either `config = FILE` or inline settings in this table, not both".into(),
+                ));
+            }
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let target = dir.join(file.get_ref());
+            let mut config = Config::from_file(&target)?;
+            config.backend = backend;
+            return Ok(Some(config));
+        }
+        let src = Source {
+            origin: &origin,
+            text,
+        };
+        validate(raw, &src, backend).map(Some)
+    }
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(path.display().to_string(), format!("cannot read: {e}")))
+}
+
+/// The document being validated, for locating errors.
+struct Source<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+fn toml_error(text: &str, origin: &str, e: &toml::de::Error) -> ConfigError {
+    let mut err = ConfigError::new(origin, e.message().trim().to_string());
+    if let Some(span) = e.span() {
+        let (line, col) = snippet::line_col(text, span.start);
+        err = err.at(line, col);
+    }
+    err
+}
+
+fn located(src: &Source, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
+    let (line, col) = snippet::line_col(src.text, span.start);
+    ConfigError::new(src.origin, message)
+        .with_key(key)
+        .at(line, col)
+}
+
+/// Compiles a snippet, mapping its errors to the position in the config file.
+fn compile_at(
+    src: &Source,
+    value: &Spanned<String>,
+    kind: HookKind,
+    key: &str,
+) -> Result<Snippet, ConfigError> {
+    snippet::compile(value.get_ref(), kind).map_err(|e| {
+        let span = value.span();
+        let (line, col) = snippet_position(src.text, span.start, e.line, e.column);
+        ConfigError::new(src.origin, e.message)
+            .with_key(key)
+            .at(line, col)
+    })
+}
+
+/// Maps (line, column) inside a TOML string value starting at `value_start` (its opening
+/// quote) to the file. Exact for strings without escape sequences.
+fn snippet_position(text: &str, value_start: usize, line: usize, column: usize) -> (usize, usize) {
+    let (l0, c0) = snippet::line_col(text, value_start);
+    let rest = &text[value_start.min(text.len())..];
+    let delim = if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
+        3
+    } else {
+        1
+    };
+    let after = &rest[delim.min(rest.len())..];
+    let skips_newline = delim == 3 && (after.starts_with('\n') || after.starts_with("\r\n"));
+    if skips_newline {
+        (l0 + line, column)
+    } else if line == 1 {
+        (l0, c0 + delim + column - 1)
+    } else {
+        (l0 + line - 1, column)
+    }
+}
+
+fn parse_choice<T: Copy>(
+    src: &Source,
+    value: &Option<Spanned<String>>,
+    key: &str,
+    choices: &[(&str, T)],
+    default: T,
+) -> Result<T, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    choices
+        .iter()
+        .find(|(name, _)| *name == v.get_ref())
+        .map(|(_, t)| *t)
+        .ok_or_else(|| {
+            let names: Vec<_> = choices.iter().map(|(n, _)| format!("{n:?}")).collect();
+            located(
+                src,
+                v.span(),
+                key,
+                format!("{:?} is not one of {}", v.get_ref(), names.join(", ")),
+            )
+        })
+}
+
+fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Config, ConfigError> {
+    let raw = match &raw.preset {
+        Some(name) => {
+            let text = presets::text(name.get_ref()).ok_or_else(|| {
+                located(
+                    src,
+                    name.span(),
+                    "preset",
+                    format!(
+                        "unknown preset {:?}; available: {}",
+                        name.get_ref(),
+                        presets::names().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })?;
+            let base: RawConfig = toml::from_str(text)
+                .map_err(|e| toml_error(text, &format!("preset:{}", name.get_ref()), &e))?;
+            raw.over(base)
+        }
+        None => raw,
+    };
+
+    let select = raw.select.clone().unwrap_or_default();
+    let selection = Selection::new(
+        select.modules.as_deref(),
+        select.exclude_modules.as_deref().unwrap_or_default(),
+        select.functions.as_deref(),
+        select.exclude_functions.as_deref().unwrap_or_default(),
+    )
+    .map_err(|(key, index, message)| {
+        ConfigError::new(src.origin, format!("pattern {index}: {message}")).with_key(key)
+    })?;
+
+    let raw_hooks = raw.hooks.clone().unwrap_or_default();
+    let hooks = validate_hooks(&raw_hooks, src)?;
+
+    let mut probes = Vec::new();
+    for (i, p) in raw
+        .probes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+    {
+        let key = format!("probes[{i}]");
+        if crate::select::compile(&p.module).is_err() || p.module.contains(['*', '?', '[']) {
+            return Err(ConfigError::new(
+                src.origin,
+                format!("module {:?} is not a dotted module name", p.module),
+            )
+            .with_key(format!("{key}.module")));
+        }
+        if p.line == 0 {
+            return Err(ConfigError::new(src.origin, "line numbers start at 1")
+                .with_key(format!("{key}.line")));
+        }
+        let snippet = compile_at(
+            src,
+            &p.snippet,
+            HookKind::Probe(i),
+            &format!("{key}.snippet"),
+        )?;
+        probes.push(Probe {
+            module: p.module,
+            line: p.line,
+            snippet,
+        });
+    }
+
+    let raw_output = raw.output.clone().unwrap_or_default();
+    if let Some(tag) = &raw_output.build_tag {
+        validate_build_tag(tag.get_ref())
+            .map_err(|m| located(src, tag.span(), "output.build-tag", m))?;
+    }
+    if let Some(label) = &raw_output.local_version {
+        validate_local_label(label.get_ref())
+            .map_err(|m| located(src, label.span(), "output.local-version", m))?;
+    }
+    let output = OutputOptions {
+        build_tag: raw_output.build_tag.map(Spanned::into_inner),
+        local_version: raw_output.local_version.map(Spanned::into_inner),
+    };
+    let on_syntax_error = parse_choice(
+        src,
+        &raw.on_syntax_error,
+        "on-syntax-error",
+        &[("skip", OnSyntaxError::Skip), ("fail", OnSyntaxError::Fail)],
+        OnSyntaxError::Skip,
+    )?;
+    let on_unsupported_pyc = parse_choice(
+        src,
+        &raw.on_unsupported_pyc,
+        "on-unsupported-pyc",
+        &[
+            ("fail", OnUnsupportedPyc::Fail),
+            ("skip", OnUnsupportedPyc::Skip),
+        ],
+        OnUnsupportedPyc::Fail,
+    )?;
+
+    let normalized = normalize(
+        &select,
+        &hooks,
+        &probes,
+        &output,
+        on_syntax_error,
+        on_unsupported_pyc,
+    );
+    let canonical = serde_json::to_vec(&normalized).expect("JSON values serialize");
+    Ok(Config {
+        origin: src.origin.to_string(),
+        selection,
+        hooks,
+        probes,
+        output,
+        on_syntax_error,
+        on_unsupported_pyc,
+        backend,
+        normalized,
+        sha256: crate::wheel::record::sha256_hex(&canonical),
+    })
+}
+
+fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
+    let mut imports = Vec::new();
+    for (i, stmt) in raw.imports.clone().unwrap_or_default().iter().enumerate() {
+        let key = format!("hooks.imports[{i}]");
+        let parsed = ruff_python_parser::parse_module(stmt.get_ref()).map_err(|e| {
+            located(
+                src,
+                stmt.span(),
+                &key,
+                format!("invalid Python: {}", e.error),
+            )
+        })?;
+        let all_imports = !parsed.suite().is_empty()
+            && parsed.suite().iter().all(|s| {
+                matches!(
+                    s,
+                    ruff_python_ast::Stmt::Import(_) | ruff_python_ast::Stmt::ImportFrom(_)
+                )
+            });
+        if !all_imports {
+            return Err(located(
+                src,
+                stmt.span(),
+                &key,
+                "must be an import statement (put other code in hooks.setup)".into(),
+            ));
+        }
+        imports.push(stmt.get_ref().trim().to_string());
+    }
+    let setup = match &raw.setup {
+        Some(s) => {
+            ruff_python_parser::parse_module(s.get_ref()).map_err(|e| {
+                let (l, c) = snippet::line_col(s.get_ref(), e.location.start().into());
+                let (line, col) = snippet_position(src.text, s.span().start, l, c);
+                ConfigError::new(src.origin, format!("invalid Python: {}", e.error))
+                    .with_key("hooks.setup")
+                    .at(line, col)
+            })?;
+            Some(s.get_ref().clone())
+        }
+        None => None,
+    };
+    let snippet = |v: &Option<Spanned<String>>, kind: HookKind| {
+        v.as_ref()
+            .map(|v| compile_at(src, v, kind, &kind.config_key()))
+            .transpose()
+    };
+    let hooks = Hooks {
+        imports,
+        setup,
+        module_enter: snippet(&raw.module_enter, HookKind::ModuleEnter)?,
+        module_exit: snippet(&raw.module_exit, HookKind::ModuleExit)?,
+        function_enter: snippet(&raw.function_enter, HookKind::FunctionEnter)?,
+        function_exit: snippet(&raw.function_exit, HookKind::FunctionExit)?,
+        function_error: snippet(&raw.function_error, HookKind::FunctionError)?,
+        on_hook_error: parse_choice(
+            src,
+            &raw.on_hook_error,
+            "hooks.on-hook-error",
+            &[
+                ("warn", OnHookError::Warn),
+                ("raise", OnHookError::Raise),
+                ("ignore", OnHookError::Ignore),
+            ],
+            OnHookError::Warn,
+        )?,
+    };
+    if hooks.function_enter.is_none() {
+        for (value, kind) in [
+            (&raw.function_exit, HookKind::FunctionExit),
+            (&raw.function_error, HookKind::FunctionError),
+        ] {
+            let uses_enter = hooks
+                .get(kind)
+                .is_some_and(|s| s.uses.contains(&Placeholder::EnterValue));
+            if uses_enter {
+                let v = value.as_ref().expect("snippet exists");
+                return Err(located(
+                    src,
+                    v.span(),
+                    &kind.config_key(),
+                    "{enter_value} needs a hooks.function-enter expression".into(),
+                ));
+            }
+        }
+    }
+    Ok(hooks)
+}
+
+fn normalize(
+    select: &schema::RawSelect,
+    hooks: &Hooks,
+    probes: &[Probe],
+    output: &OutputOptions,
+    on_syntax_error: OnSyntaxError,
+    on_unsupported_pyc: OnUnsupportedPyc,
+) -> serde_json::Value {
+    let text = |s: &Option<Snippet>| s.as_ref().map(|s| s.text.clone());
+    serde_json::json!({
+        "select": {
+            "modules": select.modules,
+            "exclude-modules": select.exclude_modules.clone().unwrap_or_default(),
+            "functions": select.functions,
+            "exclude-functions": select.exclude_functions.clone().unwrap_or_default(),
+        },
+        "hooks": {
+            "imports": hooks.imports,
+            "setup": hooks.setup,
+            "module-enter": text(&hooks.module_enter),
+            "module-exit": text(&hooks.module_exit),
+            "function-enter": text(&hooks.function_enter),
+            "function-exit": text(&hooks.function_exit),
+            "function-error": text(&hooks.function_error),
+            "on-hook-error": hooks.on_hook_error,
+        },
+        "probes": probes.iter().map(|p| serde_json::json!({
+            "module": p.module, "line": p.line, "snippet": p.snippet.text,
+        })).collect::<Vec<_>>(),
+        "output": output,
+        "on-syntax-error": on_syntax_error,
+        "on-unsupported-pyc": on_unsupported_pyc,
+    })
+}
+
+/// Resolves the CLI's choice of configuration.
+pub fn resolve(
+    config: Option<&Path>,
+    preset: Option<&str>,
+    cwd: &Path,
+) -> Result<Config, ConfigError> {
+    match (config, preset) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            "<command line>",
+            "give --config or --preset, not both (a config file can start from a preset with `preset = \"NAME\"`)",
+        )),
+        (Some(path), None) => Config::from_file(path),
+        (None, Some(name)) => Config::preset(name),
+        (None, None) => Config::discover(cwd),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml_str(text, "equip.toml")
+    }
+
+    #[test]
+    fn full_schema_loads() {
+        let c = load(
+            r#"
+[select]
+modules = ["mypkg", "mypkg.**"]
+exclude-modules = ["mypkg._vendor.**"]
+functions = ["**"]
+exclude-functions = ["**.__repr__"]
+
+[hooks]
+imports = ["import time", "from mytracer import tracer"]
+module-enter = "tracer.module({module})"
+function-enter = "tracer.start({qualname}, {arguments})"
+function-exit = "tracer.finish({enter_value}, {return_value})"
+function-error = "tracer.fail({enter_value}, {exception})"
+on-hook-error = "raise"
+
+[[probes]]
+module = "mypkg.core"
+line = 120
+snippet = "print({lineno}, {locals})"
+
+[output]
+build-tag = "1traced"
+local-version = "traced"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.hooks.on_hook_error, OnHookError::Raise);
+        assert_eq!(c.probes.len(), 1);
+        assert_eq!(c.output.build_tag.as_deref(), Some("1traced"));
+        assert!(c.selection.module("mypkg.core"));
+        assert!(!c.selection.module("mypkg._vendor.x"));
+        assert_eq!(c.sha256.len(), 64);
+    }
+
+    #[test]
+    fn unknown_keys_are_located() {
+        let e = load("[hooks]\nfunction-entr = \"x()\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("unknown field `function-entr`"), "{e}");
+        let e = load("[selct]\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn snippet_errors_point_into_the_file() {
+        let e = load("[hooks]\nfunction-enter = \"print({qualnam})\"\n").unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("hooks.function-enter"));
+        assert_eq!((e.line, e.column), (Some(2), Some(25)));
+        let e = load("[hooks]\nsetup = '''\nx = 1\ndef (:\n'''\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+        let e = load("[hooks]\nfunction-exit = \"f({enter_value})\"\n").unwrap_err();
+        assert!(e.message.contains("needs a hooks.function-enter"), "{e}");
+        let e = load("[hooks]\nimports = [\"x = 1\"]\n").unwrap_err();
+        assert!(e.message.contains("import statement"), "{e}");
+        let e = load("[hooks]\non-hook-error = \"loud\"\n").unwrap_err();
+        assert!(e.to_string().contains("[hooks.on-hook-error]"), "{e}");
+        let e = load("[output]\nbuild-tag = \"traced\"\n").unwrap_err();
+        assert!(e.message.contains("start with a digit"), "{e}");
+        let e = load("build-backend = \"setuptools.build_meta\"\n").unwrap_err();
+        assert!(e.message.contains("pyproject.toml"), "{e}");
+    }
+
+    #[test]
+    fn presets_load_and_merge() {
+        for name in presets::names() {
+            Config::preset(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let c = load("preset = \"calls\"\n[select]\nmodules = [\"a\"]\n").unwrap();
+        assert!(c.hooks.function_enter.is_some());
+        assert!(!c.selection.module("b"));
+        assert!(load("preset = \"nope\"\n").is_err());
+    }
+
+    #[test]
+    fn pyproject_table() {
+        let text = "[project]\nname = \"x\"\n[tool.equip-wheel]\nbuild-backend = \"setuptools.build_meta\"\npreset = \"calls\"\n";
+        let c = Config::from_pyproject_text(text, Path::new("pyproject.toml"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            c.backend.build_backend.as_deref(),
+            Some("setuptools.build_meta")
+        );
+        assert!(
+            Config::from_pyproject_text("[project]\n", Path::new("pyproject.toml"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! The embedded presets (DESIGN.md section 5): complete configs selected with `--preset NAME`
+//! or `preset = "NAME"`, listed by `equip-wheel presets`.
+
+/// The preset used when no configuration is given.
+pub const DEFAULT: &str = "calls";
+
+/// (name, one-line description, TOML text) of every preset.
+const PRESETS: &[(&str, &str, &str)] = &[(
+    "calls",
+    "count calls per function; JSON at exit to $EQUIP_CALLS_FILE or equip-calls-<pid>.json",
+    include_str!("presets/calls.toml"),
+)];
+
+/// The TOML text of preset `name`.
+pub fn text(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|p| p.0 == name).map(|p| p.2)
+}
+
+/// The preset names, in listing order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    PRESETS.iter().map(|p| p.0)
+}
+
+/// (name, description) pairs for `equip-wheel presets`.
+pub fn descriptions() -> impl Iterator<Item = (&'static str, &'static str)> {
+    PRESETS.iter().map(|p| (p.0, p.1))
+}

@@ -1,0 +1,473 @@
+//! Instrumenting one wheel end to end: open and validate it, instrument its modules in
+//! parallel, add the hooks module and the provenance file, rename for a build tag or local
+//! version, and write the output atomically (DESIGN.md section 4).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::config::Config;
+use crate::error::{Error, WheelError, WheelProblem};
+use crate::hooks_module;
+use crate::report::{ModuleReport, Report, Skipped};
+use crate::source::{self, ModuleTarget, SourceError};
+use crate::wheel::filename::WheelName;
+use crate::wheel::metadata;
+use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
+use crate::wheel::writer::{Content, OutputMember, Timestamps, write_wheel};
+
+/// Options of [`instrument_wheel`].
+#[derive(Debug, Clone)]
+pub struct InstrumentOptions {
+    /// The configuration.
+    pub config: Arc<Config>,
+    /// Directory for the output wheel (created if missing). Ignored with `in_place`.
+    pub out_dir: PathBuf,
+    /// Replace the input wheel (atomically) instead of writing to `out_dir`.
+    pub in_place: bool,
+    /// Plan and report only; write nothing.
+    pub dry_run: bool,
+    /// Set to true (e.g. from a signal handler) to stop between members.
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl InstrumentOptions {
+    /// Options writing to `out_dir` with `config`.
+    pub fn new(config: Arc<Config>, out_dir: impl Into<PathBuf>) -> Self {
+        InstrumentOptions {
+            config,
+            out_dir: out_dir.into(),
+            in_place: false,
+            dry_run: false,
+            cancel: None,
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// What became of one input member.
+enum Outcome {
+    Keep,
+    Rewrite(Vec<u8>),
+    Drop,
+}
+
+struct MemberResult {
+    outcome: Outcome,
+    module: Option<ModuleReport>,
+    skipped: Option<Skipped>,
+}
+
+impl MemberResult {
+    fn keep() -> Self {
+        MemberResult {
+            outcome: Outcome::Keep,
+            module: None,
+            skipped: None,
+        }
+    }
+}
+
+/// The names the output uses.
+struct Naming {
+    /// Input `.dist-info` dir and its output name.
+    dist_info: (String, String),
+    /// Input `.data` dir and its output name.
+    data_dir: (String, String),
+    output_version: String,
+    file_name: WheelName,
+}
+
+impl Naming {
+    fn new(input: &InputWheel, config: &Config) -> Self {
+        let stem = input.dist_info.trim_end_matches(".dist-info");
+        let (dist, version) = stem.rsplit_once('-').expect("validated dist-info name");
+        let output_version = match &config.output.local_version {
+            Some(label) => metadata::with_local_label(version, label),
+            None => version.to_string(),
+        };
+        let mut file_name = input.name.clone();
+        file_name.version = match &config.output.local_version {
+            Some(label) => metadata::with_local_label(&file_name.version, label),
+            None => file_name.version.clone(),
+        };
+        if let Some(tag) = &config.output.build_tag {
+            file_name.build_tag = Some(tag.clone());
+        }
+        Naming {
+            dist_info: (
+                input.dist_info.clone(),
+                format!("{dist}-{output_version}.dist-info"),
+            ),
+            data_dir: (
+                format!("{dist}-{version}.data"),
+                format!("{dist}-{output_version}.data"),
+            ),
+            output_version,
+            file_name,
+        }
+    }
+
+    /// The output name of an input member.
+    fn rename(&self, name: &str) -> String {
+        for (from, to) in [&self.dist_info, &self.data_dir] {
+            if let Some(rest) = name.strip_prefix(from.as_str())
+                && rest.starts_with('/')
+            {
+                return format!("{to}{rest}");
+            }
+        }
+        name.to_string()
+    }
+}
+
+/// Instruments the wheel at `path`; see the module documentation.
+///
+/// Errors: [`Error::Wheel`] for a broken input (nothing is written), [`Error::Instrument`]
+/// for a member that cannot be instrumented under the config's policies, [`Error::Io`] when
+/// the output cannot be written, [`Error::Interrupted`] when cancelled. The input is never
+/// modified, except replaced as a whole with `in_place`.
+pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Report, Error> {
+    let config = options.config.as_ref();
+    let input = InputWheel::open(path)?;
+    if let Some(provenance) = &input.provenance {
+        return Err(
+            WheelError::new(path, WheelProblem::AlreadyInstrumented(provenance.clone())).into(),
+        );
+    }
+    let naming = Naming::new(&input, config);
+    let hooks_name = hooks_module::module_name(&input.name.distribution);
+    let hooks_member = format!("{hooks_name}.py");
+    if input.members.iter().any(|m| m.name == hooks_member) {
+        return Err(WheelError::member(
+            path,
+            &hooks_member,
+            WheelProblem::Metadata(
+                "the wheel already has a member with the hooks module's name".into(),
+            ),
+        )
+        .into());
+    }
+
+    let results: Vec<MemberResult> = input
+        .members
+        .par_iter()
+        .map(|m| {
+            if options.cancelled() {
+                return Err(Error::Interrupted);
+            }
+            process_member(&input, m, &naming, config, &hooks_name)
+        })
+        .collect::<Result<_, Error>>()?;
+
+    let mut report = Report {
+        input: path.to_path_buf(),
+        distribution: input.name.distribution.clone(),
+        version: input.name.version.clone(),
+        output_version: naming.output_version.clone(),
+        output_name: naming.file_name.to_string(),
+        hooks_module: hooks_member.clone(),
+        dry_run: options.dry_run,
+        ..Report::default()
+    };
+    for s in &input.signatures {
+        report.notices.push(format!(
+            "dropped the signature {s}: instrumenting changes the content it signs"
+        ));
+    }
+    let mut members = Vec::with_capacity(input.members.len() + 2);
+    let latest = input
+        .members
+        .iter()
+        .map(|m| m.modified)
+        .max()
+        .unwrap_or_default();
+    for (m, r) in input.members.iter().zip(results) {
+        if let Some(module) = r.module {
+            report.modules.push(module);
+        }
+        if let Some(skipped) = r.skipped {
+            report.skipped.push(skipped);
+        }
+        let name = naming.rename(&m.name);
+        let content = match r.outcome {
+            Outcome::Drop => continue,
+            Outcome::Rewrite(bytes) => Content::Bytes(bytes),
+            Outcome::Keep if name == m.name && m.plain_headers => {
+                let entry = input
+                    .record_entry(&m.name)
+                    .expect("coverage checked at open");
+                Content::Raw {
+                    index: m.index,
+                    hash: entry.hash.clone(),
+                    size: m.size,
+                }
+            }
+            // Renamed or carrying extra headers: written fresh so the headers are ours.
+            Outcome::Keep => Content::Bytes(input.read_member(m)?),
+        };
+        members.push(OutputMember {
+            name,
+            content,
+            permissions: m.permissions.unwrap_or(0o644),
+            modified: m.modified,
+        });
+    }
+    report.compute_totals();
+    if report.totals.modules == 0 {
+        report
+            .warnings
+            .push("nothing was instrumented: no selected module or function matched".to_string());
+    }
+
+    let hooks_source =
+        hooks_module::render(config, &input.name.distribution, &naming.output_version);
+    members.push(OutputMember {
+        name: hooks_member,
+        content: Content::Bytes(hooks_source.into_bytes()),
+        permissions: 0o644,
+        modified: latest,
+    });
+    let provenance = provenance(&input, config, &report, &hooks_name);
+    members.push(OutputMember {
+        name: format!("{}/{PROVENANCE_FILE}", naming.dist_info.1),
+        content: Content::Bytes(provenance),
+        permissions: 0o644,
+        modified: latest,
+    });
+
+    if options.dry_run {
+        return Ok(report);
+    }
+    let out_dir = if options.in_place {
+        path.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf()
+    } else {
+        options.out_dir.clone()
+    };
+    std::fs::create_dir_all(&out_dir).map_err(|e| Error::io(&out_dir, e))?;
+    let dest = out_dir.join(naming.file_name.to_string());
+    if !options.in_place && same_file(&dest, path) {
+        return Err(Error::io(
+            &dest,
+            std::io::Error::other(
+                "the output would overwrite the input wheel; choose another --out-dir or use --in-place",
+            ),
+        ));
+    }
+    let timestamps =
+        Timestamps::from_env().map_err(|m| Error::io(&dest, std::io::Error::other(m)))?;
+    if options.cancelled() {
+        return Err(Error::Interrupted);
+    }
+    let digest = write_wheel(&input, members, &naming.dist_info.1, &dest, timestamps)?;
+    if options.in_place && !same_file(&dest, path) {
+        std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
+    }
+    report.output = Some(dest);
+    report.output_sha256 = Some(digest);
+    Ok(report)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Reads, verifies and transforms one member.
+fn process_member(
+    input: &InputWheel,
+    m: &MemberInfo,
+    naming: &Naming,
+    config: &Config,
+    hooks_name: &str,
+) -> Result<MemberResult, Error> {
+    let data = input.read_member(m)?;
+    let dist_info = &naming.dist_info.0;
+    if let Some(file) = m
+        .name
+        .strip_prefix(dist_info.as_str())
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let outcome = match file {
+            "RECORD" => Outcome::Drop,
+            f if SIGNATURE_FILES.contains(&f) => Outcome::Drop,
+            "METADATA" if config.output.local_version.is_some() => {
+                let text = String::from_utf8_lossy(&data);
+                Outcome::Rewrite(
+                    metadata::set_header(&text, "Version", &naming.output_version).into_bytes(),
+                )
+            }
+            "WHEEL" if config.output.build_tag.is_some() => {
+                let text = String::from_utf8_lossy(&data);
+                let tag = config.output.build_tag.as_deref().expect("checked");
+                Outcome::Rewrite(metadata::set_header(&text, "Build", tag).into_bytes())
+            }
+            _ => Outcome::Keep,
+        };
+        return Ok(MemberResult {
+            outcome,
+            module: None,
+            skipped: None,
+        });
+    }
+    let Some(module) = module_name(&m.name, &naming.data_dir.0) else {
+        return Ok(MemberResult::keep());
+    };
+    if m.name.ends_with(".pyc") {
+        return Ok(MemberResult {
+            skipped: Some(Skipped {
+                member: m.name.clone(),
+                reason: ".pyc instrumentation is not available yet; copied unchanged".into(),
+            }),
+            ..MemberResult::keep()
+        });
+    }
+    if !config.selection.module(&module) {
+        return Ok(MemberResult::keep());
+    }
+    let target = ModuleTarget {
+        module: &module,
+        file_name: &m.name,
+        hooks_module: hooks_name,
+    };
+    match source::instrument(&data, target, config) {
+        Ok(outcome) => {
+            let Some(bytes) = outcome.new_bytes else {
+                return Ok(MemberResult::keep());
+            };
+            Ok(MemberResult {
+                outcome: Outcome::Rewrite(bytes),
+                module: Some(ModuleReport {
+                    member: m.name.clone(),
+                    module,
+                    kind: "py",
+                    functions: outcome.functions,
+                    probes: outcome.probes,
+                    statements: outcome.statements,
+                    statements_moved: outcome.statements_moved,
+                    not_instrumented: outcome.not_instrumented,
+                }),
+                skipped: None,
+            })
+        }
+        Err(e @ (SourceError::Syntax { .. } | SourceError::Encoding(_)))
+            if config.on_syntax_error == crate::config::OnSyntaxError::Skip =>
+        {
+            Ok(MemberResult {
+                skipped: Some(Skipped {
+                    member: m.name.clone(),
+                    reason: format!("not instrumented: {e}"),
+                }),
+                ..MemberResult::keep()
+            })
+        }
+        Err(e) => Err(Error::Instrument {
+            wheel: input.path.clone(),
+            member: m.name.clone(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// The dotted module name of a `.py`/`.pyc` member, or `None` if it is not a module
+/// (not Python, in `.dist-info`, or in a `.data` directory other than purelib/platlib).
+pub fn module_name(member: &str, data_dir: &str) -> Option<String> {
+    let path = match member
+        .strip_prefix(data_dir)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        Some(rest) => rest
+            .strip_prefix("purelib/")
+            .or_else(|| rest.strip_prefix("platlib/"))?,
+        None => member,
+    };
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let (dir, stem) = if let Some(stem) = file.strip_suffix(".py") {
+        (dir.to_string(), stem.to_string())
+    } else if let Some(rest) = file.strip_suffix(".pyc") {
+        // `pkg/__pycache__/mod.cpython-311.pyc` or a sourceless `pkg/mod.pyc`.
+        match dir.strip_suffix("__pycache__") {
+            Some(parent) => (
+                parent.trim_end_matches('/').to_string(),
+                rest.split('.').next()?.to_string(),
+            ),
+            None => (dir.to_string(), rest.to_string()),
+        }
+    } else {
+        return None;
+    };
+    if stem.is_empty() || stem.contains('.') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    if stem != "__init__" {
+        parts.push(&stem);
+    }
+    (!parts.is_empty()).then(|| parts.join("."))
+}
+
+/// `<dist-info>/equip-wheel.json`: tool, config, input and what was instrumented.
+fn provenance(input: &InputWheel, config: &Config, report: &Report, hooks_name: &str) -> Vec<u8> {
+    let value = serde_json::json!({
+        "tool": "equip-wheel",
+        "tool_version": env!("CARGO_PKG_VERSION"),
+        "config": config.normalized,
+        "config_sha256": config.sha256,
+        "input": {
+            "filename": input.name.to_string(),
+            "sha256": input.sha256(),
+        },
+        "hooks_module": hooks_name,
+        "instrumented": report.modules.iter().map(|m| serde_json::json!({
+            "member": m.member,
+            "module": m.module,
+            "functions": m.functions.len(),
+            "probes": m.probes,
+        })).collect::<Vec<_>>(),
+        "totals": report.totals,
+    });
+    let mut text = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
+    text.push(b'\n');
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_name;
+
+    #[test]
+    fn module_names() {
+        let d = "pkg-1.0.data";
+        assert_eq!(module_name("pkg/__init__.py", d).as_deref(), Some("pkg"));
+        assert_eq!(
+            module_name("pkg/sub/mod.py", d).as_deref(),
+            Some("pkg.sub.mod")
+        );
+        assert_eq!(module_name("six.py", d).as_deref(), Some("six"));
+        assert_eq!(
+            module_name("pkg/__pycache__/mod.cpython-311.pyc", d).as_deref(),
+            Some("pkg.mod")
+        );
+        assert_eq!(module_name("pkg/mod.pyc", d).as_deref(), Some("pkg.mod"));
+        assert_eq!(
+            module_name("pkg-1.0.data/purelib/x/y.py", d).as_deref(),
+            Some("x.y")
+        );
+        assert_eq!(module_name("pkg-1.0.data/scripts/tool.py", d), None);
+        assert_eq!(module_name("pkg/data.txt", d), None);
+        assert_eq!(module_name("pkg/mod.pyi", d), None);
+        assert_eq!(module_name("__init__.py", d), None);
+    }
+}

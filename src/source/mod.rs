@@ -1,0 +1,101 @@
+//! `.py` instrumentation: decode (PEP 263), parse (ruff), plan the injection points, edit the
+//! text without moving original statements, encode back.
+
+pub mod encoding;
+pub mod inject;
+pub mod layout;
+pub mod syntax;
+
+use serde::Serialize;
+
+use crate::config::Config;
+
+/// Which module a source file is, inside the wheel.
+#[derive(Debug, Clone, Copy)]
+pub struct ModuleTarget<'a> {
+    /// Dotted module name (`pkg.sub.mod`; `pkg` for `pkg/__init__.py`).
+    pub module: &'a str,
+    /// The member path inside the wheel (`pkg/sub/mod.py`).
+    pub file_name: &'a str,
+    /// Name of the generated hooks module (`_equip_hooks_<dist>`).
+    pub hooks_module: &'a str,
+}
+
+/// Constructs the instrumenter leaves alone, counted for the report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NotInstrumented {
+    /// `lambda` expressions.
+    pub lambdas: usize,
+    /// List/set/dict comprehensions and generator expressions.
+    pub comprehensions: usize,
+    /// `class` bodies.
+    pub class_bodies: usize,
+}
+
+impl NotInstrumented {
+    /// Adds another file's counts.
+    pub fn add(&mut self, other: &NotInstrumented) {
+        self.lambdas += other.lambdas;
+        self.comprehensions += other.comprehensions;
+        self.class_bodies += other.class_bodies;
+    }
+}
+
+/// The outcome for one source file.
+#[derive(Debug, Clone, Default)]
+pub struct SourceOutcome {
+    /// The new file content, or `None` when nothing in it was selected.
+    pub new_bytes: Option<Vec<u8>>,
+    /// Qualnames of the functions instrumented, in source order.
+    pub functions: Vec<String>,
+    /// Number of probes placed.
+    pub probes: usize,
+    /// What was left alone.
+    pub not_instrumented: NotInstrumented,
+    /// Number of original statements.
+    pub statements: usize,
+    /// Original statements whose line number changed.
+    pub statements_moved: usize,
+}
+
+/// Why a source file could not be instrumented.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// It is not valid Python (as far as the parser is concerned).
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// Its bytes cannot be decoded or re-encoded exactly.
+    #[error("{0}")]
+    Encoding(String),
+    /// A configured probe does not fit this file.
+    #[error("{0}")]
+    Probe(String),
+}
+
+/// Instruments one `.py` file's bytes under `config`.
+///
+/// Returns the new bytes (in the file's own encoding, BOM and line endings) or `None` when
+/// nothing in the module is selected. Errors when the file does not decode or parse, or a
+/// probe names a line without a statement.
+pub fn instrument(
+    bytes: &[u8],
+    target: ModuleTarget<'_>,
+    config: &Config,
+) -> Result<SourceOutcome, SourceError> {
+    let decoded = encoding::decode(bytes).map_err(SourceError::Encoding)?;
+    let outcome = inject::instrument_text(&decoded.text, target, config)?;
+    Ok(match outcome.text {
+        Some(text) => SourceOutcome {
+            new_bytes: Some(encoding::encode(&decoded, &text)),
+            ..outcome.summary
+        },
+        None => outcome.summary,
+    })
+}

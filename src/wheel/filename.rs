@@ -1,0 +1,149 @@
+//! Wheel file names: `{distribution}-{version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`
+//! (PyPA binary distribution format, "File name convention").
+
+use std::fmt;
+
+/// The parsed parts of a wheel file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WheelName {
+    /// Distribution name as written in the file name (already escaped: `_` for runs of `-_.`).
+    pub distribution: String,
+    /// Version as written in the file name.
+    pub version: String,
+    /// Optional build tag; it starts with a digit.
+    pub build_tag: Option<String>,
+    /// The compressed tag set: `{python}-{abi}-{platform}`.
+    pub tags: String,
+}
+
+impl WheelName {
+    /// Parses a wheel file name (without directory).
+    ///
+    /// Errors with a message when the name has the wrong number of parts, a build tag that
+    /// does not start with a digit, or no `.whl` suffix.
+    pub fn parse(file_name: &str) -> Result<Self, String> {
+        let stem = file_name
+            .strip_suffix(".whl")
+            .ok_or_else(|| format!("{file_name:?} does not end in .whl"))?;
+        let parts: Vec<&str> = stem.split('-').collect();
+        let (distribution, version, build_tag, tags) = match parts.as_slice() {
+            [d, v, py, abi, plat] => (d, v, None, [py, abi, plat]),
+            [d, v, b, py, abi, plat] => (d, v, Some(*b), [py, abi, plat]),
+            _ => {
+                return Err(format!(
+                    "{file_name:?} must have 5 or 6 dash-separated parts, it has {}",
+                    parts.len()
+                ));
+            }
+        };
+        if distribution.is_empty() || version.is_empty() || tags.iter().any(|t| t.is_empty()) {
+            return Err(format!("{file_name:?} has an empty part"));
+        }
+        if let Some(b) = build_tag {
+            validate_build_tag(b).map_err(|e| format!("{file_name:?}: {e}"))?;
+        }
+        Ok(WheelName {
+            distribution: distribution.to_string(),
+            version: version.to_string(),
+            build_tag: build_tag.map(str::to_string),
+            tags: tags.map(|t| t.to_string()).join("-"),
+        })
+    }
+
+    /// The `.dist-info` directory name this wheel should contain.
+    pub fn dist_info_dir(&self) -> String {
+        format!("{}-{}.dist-info", self.distribution, self.version)
+    }
+}
+
+impl fmt::Display for WheelName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.distribution, self.version)?;
+        if let Some(b) = &self.build_tag {
+            write!(f, "-{b}")?;
+        }
+        write!(f, "-{}.whl", self.tags)
+    }
+}
+
+/// Checks a build tag: it must start with a digit and, as uv requires, use only
+/// `[A-Za-z0-9_.]`.
+pub fn validate_build_tag(tag: &str) -> Result<(), String> {
+    if !tag.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("build tag {tag:?} must start with a digit"));
+    }
+    if let Some(c) = tag
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+    {
+        return Err(format!(
+            "build tag {tag:?} contains {c:?}; only letters, digits, '_' and '.' are allowed"
+        ));
+    }
+    Ok(())
+}
+
+/// PEP 503 normalized name: lowercase, runs of `-`, `_`, `.` replaced by one `-`.
+pub fn normalize_dist_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut in_sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !in_sep {
+                out.push('-');
+            }
+            in_sep = true;
+        } else {
+            out.push(c.to_ascii_lowercase());
+            in_sep = false;
+        }
+    }
+    out
+}
+
+/// The name as a Python identifier fragment: normalized, with `-` turned into `_`
+/// (used for `_equip_hooks_<name>`).
+pub fn dist_name_identifier(name: &str) -> String {
+    normalize_dist_name(name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_and_build_tag_names() {
+        let n = WheelName::parse("six-1.16.0-py2.py3-none-any.whl").unwrap();
+        assert_eq!(n.distribution, "six");
+        assert_eq!(n.version, "1.16.0");
+        assert_eq!(n.build_tag, None);
+        assert_eq!(n.tags, "py2.py3-none-any");
+        assert_eq!(n.to_string(), "six-1.16.0-py2.py3-none-any.whl");
+
+        let n = WheelName::parse("pkg-1.0+local-1traced-cp311-cp311-linux_x86_64.whl").unwrap();
+        assert_eq!(n.version, "1.0+local");
+        assert_eq!(n.build_tag.as_deref(), Some("1traced"));
+        assert_eq!(n.dist_info_dir(), "pkg-1.0+local.dist-info");
+    }
+
+    #[test]
+    fn rejects_malformed_names() {
+        assert!(WheelName::parse("six-1.16.0.tar.gz").is_err());
+        assert!(WheelName::parse("six-1.16.0-py3-none.whl").is_err());
+        assert!(WheelName::parse("six-1.16.0-x-py3-none-any.whl").is_err());
+        assert!(WheelName::parse("a-b-1-c-d-e-f.whl").is_err());
+    }
+
+    #[test]
+    fn normalizes_names() {
+        assert_eq!(normalize_dist_name("More_Itertools"), "more-itertools");
+        assert_eq!(normalize_dist_name("zope...interface"), "zope-interface");
+        assert_eq!(dist_name_identifier("more-itertools"), "more_itertools");
+        assert!(validate_build_tag("1traced").is_ok());
+        assert!(validate_build_tag("traced").is_err());
+        assert!(validate_build_tag("1-x").is_err());
+    }
+}
