@@ -79,6 +79,62 @@ pub fn always_leaves(body: &[Stmt]) -> bool {
     }
 }
 
+/// Where control can fall off the end of `body`, as the end offsets of simple statements
+/// after which an exit call can be appended inline: `Some(points)` when every fall-off path
+/// ends in such a statement (through `if`/`elif`/`else`, `try`/`except`/`else` without
+/// `finally`, and `match` with an irrefutable last case), `None` when a path falls off a
+/// loop, a `with` or a partial branch (a line of its own is needed then).
+pub fn fall_off_points(body: &[Stmt]) -> Option<Vec<usize>> {
+    use ruff_text_size::Ranged;
+    let last = body.last()?;
+    if always_leaves(body) {
+        return Some(Vec::new());
+    }
+    match last {
+        Stmt::If(s) => {
+            let has_else = s.elif_else_clauses.last().is_some_and(|c| c.test.is_none());
+            if !has_else {
+                return None;
+            }
+            let mut points = fall_off_points(&s.body)?;
+            for clause in &s.elif_else_clauses {
+                points.extend(fall_off_points(&clause.body)?);
+            }
+            Some(points)
+        }
+        Stmt::Try(s) if s.finalbody.is_empty() => {
+            let main = if s.orelse.is_empty() {
+                &s.body
+            } else {
+                &s.orelse
+            };
+            let mut points = fall_off_points(main)?;
+            for h in &s.handlers {
+                let ast::ExceptHandler::ExceptHandler(h) = h;
+                points.extend(fall_off_points(&h.body)?);
+            }
+            Some(points)
+        }
+        Stmt::Match(s) => {
+            let irrefutable = s
+                .cases
+                .last()
+                .is_some_and(|c| c.guard.is_none() && c.pattern.is_irrefutable());
+            if !irrefutable {
+                return None;
+            }
+            let mut points = Vec::new();
+            for case in &s.cases {
+                points.extend(fall_off_points(&case.body)?);
+            }
+            Some(points)
+        }
+        s if ast::helpers::is_compound_statement(s) => None,
+        Stmt::Return(_) | Stmt::Raise(_) | Stmt::Break(_) | Stmt::Continue(_) => Some(Vec::new()),
+        s => Some(vec![s.end().into()]),
+    }
+}
+
 fn ends_in_return(body: &[Stmt]) -> bool {
     matches!(body.last(), Some(Stmt::Return(_)))
 }
@@ -129,6 +185,40 @@ mod tests {
         assert!(!can_suspend(&func(
             "def f():\n    def g():\n        yield 1\n    return lambda: 1\n"
         )));
+    }
+
+    #[test]
+    fn fall_off_points_through_branches() {
+        let points = |src: &str| fall_off_points(&func(src).body).map(|p| p.len());
+        assert_eq!(points("def f(x):\n    x = 1\n"), Some(1));
+        assert_eq!(
+            points(
+                "def f(x):\n    if x:\n        a()\n    elif y:\n        return\n    else:\n        b()\n"
+            ),
+            Some(2)
+        );
+        assert_eq!(points("def f(x):\n    if x:\n        a()\n"), None);
+        assert_eq!(
+            points(
+                "def f(x):\n    try:\n        a()\n    except E:\n        b()\n    else:\n        c()\n"
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            points("def f(x):\n    try:\n        a()\n    finally:\n        b()\n"),
+            None
+        );
+        assert_eq!(points("def f(x):\n    for i in x:\n        a()\n"), None);
+        assert_eq!(
+            points(
+                "def f(x):\n    match x:\n        case 1:\n            a()\n        case _:\n            b()\n"
+            ),
+            Some(2)
+        );
+        assert_eq!(
+            points("def f(x):\n    match x:\n        case 1:\n            a()\n"),
+            None
+        );
     }
 
     #[test]

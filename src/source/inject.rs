@@ -627,14 +627,20 @@ impl Injector<'_, '_> {
         if flow::always_leaves(&f.body) {
             return;
         }
-        let last_line = self.line_of(last.start());
-        let (before, after) =
-            self.exit_call_parts(&abi, &site(HookKind::FunctionExit, last_line), later);
-        let call = format!("{before}None{after}");
-        if !ast::helpers::is_compound_statement(last) {
-            self.layout.insert(last.end().into(), format!("; {call}"));
+        let exit_after = |this: &Self, line: usize| {
+            let (before, after) =
+                this.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), later);
+            format!("{before}None{after}")
+        };
+        if let Some(points) = flow::fall_off_points(&f.body) {
+            for point in points {
+                // `{lineno}`: the line of the statement control falls off after.
+                let call = exit_after(self, self.line_of(point.saturating_sub(1)));
+                self.layout.insert(point, format!("; {call}"));
+            }
             return;
         }
+        let call = exit_after(self, self.line_of(last.start()));
         let end_line = self.line_of(last.end());
         let skip = usize::from(docstring(&f.body).is_some());
         let first_line = self.line_of(f.body.get(skip).unwrap_or(last).start());
