@@ -73,12 +73,7 @@ pub fn instrument_text(
         functions: Vec::new(),
         probes_placed: 0,
         warnings: Vec::new(),
-        statement_lines: Vec::new(),
     };
-    injector.statement_lines = statements
-        .iter()
-        .map(|&o| injector.layout.line_of(o))
-        .collect();
     injector.body(suite, &Scope::module(), None);
 
     let mut summary = SourceOutcome {
@@ -227,8 +222,6 @@ struct Injector<'t, 'c> {
     functions: Vec<String>,
     probes_placed: usize,
     warnings: Vec<String>,
-    /// 0-based start line of every statement, sorted.
-    statement_lines: Vec<usize>,
 }
 
 impl Injector<'_, '_> {
@@ -322,11 +315,7 @@ impl Injector<'_, '_> {
     /// The first line of the run of blank/comment lines directly above `line`.
     fn free_lines_above(&self, line: usize) -> usize {
         let mut lo = line;
-        while lo > 0
-            && self.layout.is_blank_or_comment(lo - 1)
-            && !self.layout.inside_string(lo - 1)
-            && !self.statement_lines.contains(&(lo - 1))
-        {
+        while lo > 0 && self.layout.is_blank_or_comment(lo - 1) && !self.layout.inside_string(lo - 1) {
             lo -= 1;
         }
         lo
@@ -572,7 +561,7 @@ impl Injector<'_, '_> {
                 self.run_before(first, &entry, lo, first_line);
             }
         }
-        let next = self.next_statement_line(last_line);
+        let next = self.next_code_line(last_line);
         self.fall_off_exit(f, &site, &later, Some((next, body_indent.clone())));
 
         // The handler.
@@ -650,7 +639,7 @@ impl Injector<'_, '_> {
             None => {
                 let indent = self.layout.indent_of(first_line).to_string();
                 (
-                    self.next_statement_line(end_line),
+                    self.next_code_line(end_line),
                     indent,
                     self.line_of(f.name.start()),
                 )
@@ -688,12 +677,11 @@ impl Injector<'_, '_> {
         " ".repeat(step)
     }
 
-    /// The first line after `line` on which a statement starts (or the line count).
-    fn next_statement_line(&self, line: usize) -> usize {
-        let i = self.statement_lines.partition_point(|&l| l <= line);
-        self.statement_lines
-            .get(i)
-            .copied()
+    /// The first line after `line` holding code (a statement, or a clause such as `else:`
+    /// or `except:`), or the line count: new lines after a block must come before it.
+    fn next_code_line(&self, line: usize) -> usize {
+        (line + 1..self.layout.line_count())
+            .find(|&l| self.layout.inside_string(l) || !self.layout.is_blank_or_comment(l))
             .unwrap_or(self.layout.line_count())
     }
 
