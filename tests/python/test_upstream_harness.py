@@ -267,3 +267,19 @@ def test_run_from_source_tree_is_refused(tmp_path):
                                    [harness.download_wheel(pkg.name, pkg.version)], tmp_path / "venv")
     with pytest.raises(AssertionError, match="not from the venv's"):
         upstream.run_suite("more-itertools", venv, suite, label="shadowed")
+
+
+def test_test_venv_has_wheel_pins_and_extra(tmp_path):
+    """make_test_venv installs the wheel under test, the pinned runner and an extra module
+    wheel (as a probe module would be), offline."""
+    python = harness.require_python("3.11")
+    probe = upstream.build_module_wheel("e2e_probe", "EVENTS = []\n", tmp_path / "probe")
+    from installer.sources import WheelFile
+    with WheelFile.open(probe) as source:
+        source.validate_record(validate_contents=True)
+    pkg = upstream.UPSTREAM["click"]
+    venv = upstream.make_test_venv("click", python, [harness.download_wheel(pkg.name, pkg.version)],
+                                   tmp_path / "venv", extra=[probe])
+    out = venv.run("-c", "import e2e_probe, click, pytest, importlib.metadata as m; "
+                         "print(e2e_probe.EVENTS, m.version('click'), pytest.__version__)").stdout.split()
+    assert out == ["[]", "8.1.7", "8.3.5"]

@@ -8,12 +8,22 @@ by the run, must lie in the venv's site-packages).
 
 Typical use (plain vs instrumented, test by test)::
 
-    suite = upstream.prepare_suite("attrs", tmp / "suite")
-    plain_venv = upstream.make_test_venv("attrs", python, [plain_whl], tmp / "plain")
-    inst_venv = upstream.make_test_venv("attrs", python, [instrumented_whl], tmp / "inst")
-    plain = upstream.run_suite("attrs", plain_venv, suite)
-    inst = upstream.run_suite("attrs", inst_venv, suite, env={"EQUIP_CALLS_FILE": ...})
-    upstream.assert_same_outcomes(plain, inst)
+    python = harness.require_python("3.11")
+    plain = upstream.plain_result("attrs", python, tmp_path_factory)   # once per session
+    suite = upstream.prepare_suite("attrs", tmp_path)
+    venv = upstream.make_test_venv("attrs", python, [instrumented_whl], tmp_path / "venv",
+                                   extra=[probe_whl])                 # extra is optional
+    inst = upstream.run_suite("attrs", venv, suite, label="instrumented",
+                              env={"EQUIP_CALLS_FILE": str(tmp_path / "calls-{pid}.json")})
+    applied = upstream.assert_same_outcomes(plain, inst, upstream.UPSTREAM["attrs"].known_differences)
+    if applied:
+        pytest.xfail("; ".join(applied))   # a known defect: never report it as a pass
+
+Every run is made comparable: ``PYTHONHASHSEED=0``, no inherited ``PYTEST_*``/``PYTHON*``/
+``EQUIP_*`` variables, pytest with ``-p no:cacheprovider`` and without ``-x``, and for
+Hypothesis suites a derandomized profile without deadline (see
+``upstream_support/e2e_outcomes_plugin.py``). Deselected tests (``UpstreamPackage.deselect``,
+each with its reason) are left out of every run alike, so they cannot hide a difference.
 
 API:
 
@@ -22,7 +32,8 @@ API:
 - ``prepare_suite(name, workdir) -> Path``: a fresh scratch copy of the suite.
 - ``make_test_venv(name, python, wheel_paths, dest, extra=()) -> Venv``: a fresh venv
   (``uv venv``) with the given wheel(s), the pinned test dependencies and any ``extra``
-  local wheels/paths installed offline from a per-interpreter wheelhouse.
+  local wheels installed offline from a per-interpreter wheelhouse;
+  ``build_module_wheel(module, source, dest_dir)`` makes such an extra wheel (a probe).
 - ``run_suite(name, venv, suite_dir, env=None) -> SuiteResult``: runs the suite and
   returns its per-test ``outcomes``.
 - ``assert_same_outcomes(expected, actual, known)`` / ``outcome_differences(...)``: the
@@ -41,6 +52,7 @@ safe under pytest-xdist).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import fcntl
 import functools
@@ -52,6 +64,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -136,6 +149,13 @@ class UpstreamPackage:
         return out
 
 
+#: The pins below were checked on CPython 3.8.18, 3.9.18, 3.10.13, 3.11.7, 3.12.1 and 3.13.0:
+#: every suite collects and runs on each. Against the plain wheels, a few tests fail for
+#: reasons of the interpreter or of the package, identically in every run compared:
+#: six ``test_move_items[dbm_ndbm]`` (pyenv builds have no ``_dbm``) on all, and
+#: ``test_move_items[tkinter_tix]`` on 3.13 (``tkinter.tix`` was removed); attrs
+#: ``TestPipe::test_wrapped_annotation`` on 3.11 and 3.12 (an attrs 24.2.0 bug there).
+#: Use ``pin_overrides`` if a pin ever has to differ by version.
 UPSTREAM: dict[str, UpstreamPackage] = {
     "six": UpstreamPackage(
         name="six", version="1.16.0", modules=("six",), runner="pytest",
@@ -328,6 +348,31 @@ def make_test_venv(name: str, python: Path, wheel_paths, dest: Path, extra=()) -
     return venv
 
 
+def build_module_wheel(module: str, source: str, dest_dir: Path, version: str = "0.0") -> Path:
+    """A minimal valid pure-Python wheel holding the single module ``module`` (``source``
+    is its text), e.g. a probe module to pass as ``extra`` to ``make_test_venv``."""
+    dist = re.sub(r"[-_.]+", "_", module)
+    dist_info = f"{dist}-{version}.dist-info"
+    members = {
+        f"{module}.py": source.encode(),
+        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
+        f"{dist_info}/WHEEL": (b"Wheel-Version: 1.0\nGenerator: equip-wheel-tests\n"
+                               b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+    }
+    rows = [f"{name},sha256={_record_hash(data)},{len(data)}\n" for name, data in members.items()]
+    members[f"{dist_info}/RECORD"] = ("".join(rows) + f"{dist_info}/RECORD,,\n").encode()
+    dest = Path(dest_dir) / f"{dist}-{version}-py3-none-any.whl"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return dest
+
+
+def _record_hash(data: bytes) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
 def site_packages(venv: Venv) -> Path:
     """The purelib directory of ``venv``."""
     out = venv.run("-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])")
@@ -376,7 +421,10 @@ def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
         "PYTHONPATH": str(SUPPORT),
         "NO_COLOR": "1",
     })
-    env.update(extra or {})
+    extra = dict(extra or {})
+    if extra.get("PYTHONPATH"):
+        extra["PYTHONPATH"] = os.pathsep.join([str(SUPPORT), extra["PYTHONPATH"]])
+    env.update(extra)
     return env
 
 
