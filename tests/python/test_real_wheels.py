@@ -11,6 +11,7 @@ the functions the use called directly.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -216,7 +217,12 @@ def test_output_passes_verifiers(name, real_wheels, instrumented_wheels):
     not_py = [n for n in changed if not n.endswith(".py") and n != f"{dist_info}/RECORD"]
     assert not_py == [], f"{output.name}: non-module members changed: {not_py}"
     provenance = json.loads(after[f"{dist_info}/equip-wheel.json"])
-    assert provenance, "empty provenance file"
+    assert provenance["input"] == {
+        "filename": original.name, "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
+    }
+    assert provenance["hooks_module"] + ".py" == hooks[0]
+    listed = sorted(entry["member"] for entry in provenance["instrumented"])
+    assert listed == sorted(modules_changed), "provenance and the changed modules disagree"
 
 
 def _calls_file_of(run_dir: Path, pid: int) -> dict:

@@ -263,7 +263,9 @@ def prepare_suite(name: str, workdir: Path) -> Path:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with tar.extractfile(member) as src, open(target, "wb") as out:
+            src = tar.extractfile(member)
+            assert src is not None, member.name  # a regular file always has content
+            with src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
     missing = set(wanted) - found
     if missing:
