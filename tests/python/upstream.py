@@ -52,7 +52,6 @@ safe under pytest-xdist).
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import fcntl
 import functools
@@ -64,7 +63,6 @@ import shutil
 import subprocess
 import tarfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -353,26 +351,9 @@ def make_test_venv(name: str, python: Path, wheel_paths, dest: Path, extra=()) -
 def build_module_wheel(module: str, source: str, dest_dir: Path, version: str = "0.0") -> Path:
     """A minimal valid pure-Python wheel holding the single module ``module`` (``source``
     is its text), e.g. a probe module to pass as ``extra`` to ``make_test_venv``."""
-    dist = re.sub(r"[-_.]+", "_", module)
-    dist_info = f"{dist}-{version}.dist-info"
-    members = {
-        f"{module}.py": source.encode(),
-        f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
-        f"{dist_info}/WHEEL": (b"Wheel-Version: 1.0\nGenerator: equip-wheel-tests\n"
-                               b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
-    }
-    rows = [f"{name},sha256={_record_hash(data)},{len(data)}\n" for name, data in members.items()]
-    members[f"{dist_info}/RECORD"] = ("".join(rows) + f"{dist_info}/RECORD,,\n").encode()
-    dest = Path(dest_dir) / f"{dist}-{version}-py3-none-any.whl"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return dest
-
-
-def _record_hash(data: bytes) -> str:
-    return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    return harness.build_wheel(dest_dir, re.sub(r"[-_.]+", "_", module), version, {f"{module}.py": source})
 
 
 def site_packages(venv: Venv) -> Path:
