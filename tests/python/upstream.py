@@ -185,15 +185,6 @@ UPSTREAM: dict[str, UpstreamPackage] = {
         # so docs/conf.py comes along as data.
         copy=("setup.cfg", "tests", "docs/conf.py"),
         args=("tests",),
-        known_differences={
-            "tests/test_imports.py::test_light_imports": KnownDifference(
-                expected="passed", actual="failed", evidence="'_equip_hooks_click'",
-                reason="the test records every module imported by an `import` statement in "
-                       "click's modules and allows a fixed list; the injected "
-                       "`import _equip_hooks_click as _equip_h` is not on it (an import made "
-                       "as `__import__(name)`, without globals, would not be recorded)",
-            ),
-        },
     ),
     "packaging": UpstreamPackage(
         name="packaging", version="24.2", modules=("packaging",), runner="pytest",
