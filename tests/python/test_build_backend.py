@@ -436,3 +436,44 @@ b.build_wheel('out', None, 'meta/eqfix_flit-9.9.dist-info')
     assert proc.returncode == 1
     assert "prepared metadata" in proc.stderr and "9.9" in proc.stderr, proc.stderr
     assert list((project / "out").iterdir()) == []
+
+
+# --- docs/build-backend.md ---------------------------------------------------------------
+
+
+def doc_blocks(lang: str) -> list[str]:
+    text = (harness.REPO / "docs" / "build-backend.md").read_text()
+    blocks, current = [], None
+    for line in text.splitlines(keepends=True):
+        if current is None and line.strip() == f"```{lang}":
+            current = []
+        elif current is not None and line.strip() == "```":
+            blocks.append("".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+def test_build_backend_doc_examples(backends_venv: Path, tmp_path: Path) -> None:
+    import equip_wheel
+
+    quick, inline, with_file, equip_toml = doc_blocks("toml")
+    # The quick start builds an instrumented wheel.
+    project = tmp_path / "quick"
+    (project / "src" / "mypkg").mkdir(parents=True)
+    (project / "src" / "mypkg" / "__init__.py").write_text("def hello():\n    return 'hi'\n")
+    (project / "pyproject.toml").write_text(quick)
+    call_hooks(backends_venv, project, "os.makedirs('dist'); print(b.build_wheel('dist'))")
+    wheel = only_wheel(project / "dist")
+    assert wheel.name == "mypkg-1.0-py3-none-any.whl"
+    assert provenance(wheel) is not None
+    # The other examples are valid configurations.
+    for name, text in [("inline", inline), ("file", with_file)]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pyproject.toml").write_text(text)
+        (tmp_path / name / "equip.toml").write_text(equip_toml)
+        config = equip_wheel.load_config(tmp_path / name / "pyproject.toml")
+        assert config.build_backend in ("hatchling.build", "flit_core.buildapi")
+    assert equip_wheel.load_config(tmp_path / "inline" / "pyproject.toml").local_version == "traced"
+    assert equip_wheel.load_config(tmp_path / "file" / "pyproject.toml").normalized["select"]["modules"] == ["mypkg.core"]
