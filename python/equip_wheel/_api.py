@@ -7,6 +7,7 @@ between two wheel members, leaving no partial output.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
@@ -196,7 +197,6 @@ class Report:
     notices: List[str]
     #: Totals over :attr:`modules`.
     totals: Totals
-    _raw: Dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
     def _from_dict(cls, d: Dict[str, Any]) -> Report:
@@ -231,13 +231,14 @@ class Report:
                 **{k: v for k, v in d["totals"].items() if k != "not_instrumented"},
                 not_instrumented=NotInstrumented(**d["totals"]["not_instrumented"]),
             ),
-            _raw=d,
         )
 
     def to_dict(self) -> Dict[str, Any]:
         """The report as JSON-compatible data (paths as strings), as the CLI's ``--report``
         writes it."""
-        result: Dict[str, Any] = json.loads(json.dumps(self._raw))
+        result: Dict[str, Any] = dataclasses.asdict(self)
+        result["input"] = str(self.input)
+        result["output"] = None if self.output is None else str(self.output)
         return result
 
 

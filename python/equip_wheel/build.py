@@ -381,6 +381,7 @@ def _build_editable(
     metadata_directory: Optional[str] = None,
 ) -> str:
     name: str = _inner().build_editable(wheel_directory, config_settings, metadata_directory)
+    _say(f"{name} is an editable install: not instrumented (only built wheels are)")
     return name
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import doctest
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -153,6 +154,15 @@ def test_report_types(tmp_path: Path) -> None:
     assert report.hooks_module == "_equip_hooks_demo.py"
     assert report.to_dict()["totals"]["functions"] == report.totals.functions
     assert report.to_dict()["output"] == str(report.output)
+    # The same shape as the CLI's --report entries.
+    cli_report = tmp_path / "report.json"
+    harness.run_equip("instrument", DEMO, "--preset", "calls", "--out-dir", tmp_path / "cli",
+                      "--report", cli_report)
+    [cli_entry] = json.loads(cli_report.read_text())["wheels"]
+    ours = report.to_dict()
+    assert cli_entry.pop("output") == str(tmp_path / "cli" / DEMO.name)
+    assert ours.pop("output") == str(tmp_path / DEMO.name)
+    assert cli_entry == ours
     with pytest.raises(Exception):
         report.output_name = "x"  # type: ignore[misc]  # frozen
 
@@ -222,7 +232,7 @@ def test_error_classes(tmp_path: Path) -> None:
 
 
 def test_gil_is_released_during_the_work(tmp_path: Path) -> None:
-    wheel = big_wheel(tmp_path)
+    wheel = big_wheel(tmp_path, modules=800)
     config = equip_wheel.load_config(preset="calls")
     ticks = 0
     stop = threading.Event()
