@@ -63,6 +63,7 @@ struct MemberResult {
     outcome: Outcome,
     module: Option<ModuleReport>,
     skipped: Option<Skipped>,
+    warnings: Vec<String>,
 }
 
 impl MemberResult {
@@ -71,6 +72,7 @@ impl MemberResult {
             outcome: Outcome::Keep,
             module: None,
             skipped: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -196,6 +198,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         if let Some(skipped) = r.skipped {
             report.skipped.push(skipped);
         }
+        report.warnings.extend(r.warnings);
         let name = naming.rename(&m.name);
         let content = match r.outcome {
             Outcome::Drop => continue,
@@ -318,8 +321,7 @@ fn process_member(
         };
         return Ok(MemberResult {
             outcome,
-            module: None,
-            skipped: None,
+            ..MemberResult::keep()
         });
     }
     let Some(module) = module_name(&m.name, &naming.data_dir.0) else {
@@ -360,6 +362,7 @@ fn process_member(
                     not_instrumented: outcome.not_instrumented,
                 }),
                 skipped: None,
+                warnings: outcome.warnings,
             })
         }
         Err(e @ (SourceError::Syntax { .. } | SourceError::Encoding(_)))
