@@ -64,7 +64,7 @@ ENV_DISABLE = "EQUIP_WHEEL_DISABLE"
 ConfigSettings = Optional[Mapping[str, Union[str, List[str]]]]
 
 _TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+_FALSE = ("0", "false", "no", "off")
 
 
 def _fail(message: str) -> NoReturn:
@@ -178,8 +178,8 @@ def _parse_bool(value: str, what: str) -> bool:
 
 def _enabled(config_settings: ConfigSettings) -> bool:
     """Whether this build instruments its wheel, announcing it when it does not."""
-    env = os.environ.get(ENV_DISABLE)
-    if env is not None and _parse_bool(env, ENV_DISABLE):
+    env = os.environ.get(ENV_DISABLE, "")
+    if env.strip() and _parse_bool(env, ENV_DISABLE):
         _say(f"instrumentation switched off by {ENV_DISABLE}={env}; the wheel is not instrumented")
         return False
     if config_settings and CONFIG_SETTING_ENABLED in config_settings:

@@ -378,6 +378,23 @@ print(name, b.build_wheel('out', {settings!r}, os.path.join('meta', name)))
         assert provenance(only_wheel(project / "on")) is not None
 
 
+def test_switch_off_through_pip_config_settings(offline: None, tmp_path: Path) -> None:
+    project = copy_project("flit", tmp_path)
+    run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", tmp_path / "out",
+         "--config-settings", "equip-wheel.enabled=false", project])
+    assert provenance(only_wheel(tmp_path / "out")) is None
+
+
+def test_switch_with_a_bad_value_fails_cleanly(backends_venv: Path, tmp_path: Path) -> None:
+    project = copy_project("flit", tmp_path)
+    proc = call_hooks(backends_venv, project,
+                      "os.makedirs('out'); b.build_wheel('out', {'equip-wheel.enabled': 'maybe'})",
+                      check=False)
+    assert proc.returncode == 1
+    assert "equip-wheel: error: config setting equip-wheel.enabled must be true or false" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_switched_off_build_ignores_a_broken_config(backends_venv: Path, tmp_path: Path) -> None:
     project = copy_project("flit", tmp_path)
     set_equip_table(project, "flit_core.buildapi", '[tool.equip-wheel.hooks]\nfunction-enter = "f({nope})"\n')
