@@ -214,3 +214,30 @@ def wheel_members(path: Path) -> dict[str, bytes]:
     """Name -> content of every member of a wheel."""
     with zipfile.ZipFile(path) as z:
         return {n: z.read(n) for n in z.namelist()}
+
+
+def build_wheel(directory: Path, distribution: str, version: str,
+                files: dict[str, bytes | str]) -> Path:
+    """Builds a minimal valid pure-Python wheel (RECORD included) from ``files``."""
+    import base64
+    import hashlib
+
+    dist_info = f"{distribution}-{version}.dist-info"
+    members = {name: (data.encode() if isinstance(data, str) else data) for name, data in files.items()}
+    members[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+    ).encode()
+    members[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    rows = []
+    for name, data in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{name},sha256={digest},{len(data)}\n")
+    rows.append(f"{dist_info}/RECORD,,\n")
+    members[f"{dist_info}/RECORD"] = "".join(rows).encode()
+    path = directory / f"{distribution}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return path
