@@ -8,18 +8,24 @@ from PyPI into ``.cache/backend-wheels`` (git-ignored).
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
 import harness
 
 REPO = harness.REPO
+#: uv's cache for this test run only: every run rebuilds equip-wheel with the same name and
+#: version, and a shared cache would hand out a stale copy to build environments.
+UV_CACHE = Path(tempfile.mkdtemp(prefix="equip-wheel-uv-cache-"))
+atexit.register(shutil.rmtree, UV_CACHE, ignore_errors=True)
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
 OUR_WHEELS = REPO / "target" / "wheels"
 BACKEND_WHEELS = harness.CACHE / "backend-wheels"
@@ -77,15 +83,15 @@ def offline_args() -> list[str]:
 
 
 def offline_env(**extra: str) -> dict[str, str]:
-    """Environment of a frontend run: offline pip (also inside build isolation), caches under
-    .cache/, no calls file written into the cwd by accident."""
+    """Environment of a frontend run: offline pip and uv (also inside build isolation), uv's
+    cache private to this test run."""
     env = dict(os.environ)
     env.pop("EQUIP_WHEEL_DISABLE", None)
     env.update(
         PIP_NO_INDEX="1",
         PIP_FIND_LINKS=f"{OUR_WHEELS} {BACKEND_WHEELS}",
         PIP_DISABLE_PIP_VERSION_CHECK="1",
-        UV_CACHE_DIR=str(harness.CACHE / "uv"),
+        UV_CACHE_DIR=str(UV_CACHE),
         UV_NO_INDEX="1",
         UV_FIND_LINKS=f"{OUR_WHEELS},{BACKEND_WHEELS}",
     )

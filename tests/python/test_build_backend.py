@@ -103,7 +103,7 @@ def test_frontend_builds_instrumented_wheel(fixture: str, frontend: str, offline
     assert harness.run_equip("verify", wheel).returncode == 0
 
     venv = harness.Venv.create_with_uv(Path(sys.executable), tmp_path / "venv")
-    venv.uv_install("--no-deps", "--offline", wheel)
+    venv.uv_install("--no-deps", "--offline", "--no-cache", wheel)
     assert_counts(calls_of(venv.python, mod, tmp_path), fixture)
 
 

@@ -130,7 +130,7 @@ def test_package_is_one_abi3_wheel_for_cpython_39_and_later() -> None:
 def test_abi3_wheel_works_on_oldest_and_newest(minor: str, tmp_path: Path) -> None:
     python = harness.require_python(minor)
     venv = harness.Venv.create_with_uv(python, tmp_path / "venv")
-    venv.uv_install("--no-deps", "--offline", our_wheel())
+    venv.uv_install("--no-deps", "--offline", "--no-cache", our_wheel())
     out = venv.run("-c", textwrap.dedent(f"""\
         import sys, equip_wheel
         r = equip_wheel.instrument_wheel({str(DEMO)!r}, preset="calls", out_dir={str(tmp_path / 'out')!r})
