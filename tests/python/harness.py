@@ -20,8 +20,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache"
 DOWNLOADS = CACHE / "downloads"
@@ -64,6 +62,8 @@ def find_python(minor: str) -> Path | None:
 
 def require_python(minor: str) -> Path:
     """The interpreter for ``minor``; skips the test, saying so, when it is missing."""
+    import pytest  # here, not at the top: the benchmarks reuse this module without pytest
+
     exe = find_python(minor)
     if exe is None:
         pytest.skip(f"CPython {minor} is not installed under {pyenv_root()}/versions")

@@ -1,0 +1,121 @@
+"""Runtime overhead per call (issue 6, issue 3 acceptance 4).
+
+A small generated wheel with ``work(a, b): return a + b`` is instrumented by equip-wheel with
+no-op enter/exit/error hooks under ``on-hook-error = "raise"`` and under the default
+(``warn``); ``runtime_loop.py`` then times it in a subprocess of every CPython 3.8–3.13
+against the plain function, a hand-written version calling the same hooks, a functools.wraps
+decorator, wrapt, sys.setprofile and (3.12+) sys.monitoring PY_START/PY_RETURN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+
+from common import (BENCH, CONFIGS, PY_VERSIONS, WORK, Verdicts, equip_wheel_exe, find_python,
+                    harness, run, table)
+
+WRAPT = "wrapt==1.17.2"  # the last 1.x: binary wheels for every CPython 3.8-3.13
+
+SOURCE = '''"""The function the runtime benchmark calls."""
+
+
+def work(a, b):
+    return a + b
+'''
+
+COLUMNS = ["plain", "hand-written", "equip-wheel raise", "equip-wheel warn", "functools.wraps",
+           "wrapt", "sys.setprofile", "sys.monitoring"]
+
+
+def build_site() -> os.PathLike:
+    """The three wheels (plain, warn, raise) built, instrumented and installed (unzipped:
+    pure-Python wheels) into one directory."""
+    root = WORK / "runtime"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "in").mkdir(parents=True)
+    site = root / "site"
+    wheels = {}
+    for variant in ["plain", "warn", "raise"]:
+        dist = f"equip_bench_{variant}"
+        wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": SOURCE})
+    for variant, config in [("warn", "noop.toml"), ("raise", "noop-raise.toml")]:
+        run([equip_wheel_exe(), "instrument", wheels[variant], "--config", CONFIGS / config,
+             "-o", root / "out", "-q"])
+        wheels[variant] = root / "out" / wheels[variant].name
+    for wheel in wheels.values():
+        with zipfile.ZipFile(wheel) as z:
+            z.extractall(site)
+    return site
+
+
+def interpreter(minor: str) -> str | None:
+    """A venv of CPython ``minor`` with wrapt (cached under .cache/bench/venvs)."""
+    base = find_python(minor)
+    if base is None:
+        return None
+    venv = WORK / "venvs" / f"py{minor}"
+    python = venv / "bin" / "python"
+    marker = venv / f".{WRAPT}"
+    if not marker.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        run([base, "-m", "venv", venv])
+        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", WRAPT])
+        marker.touch()
+    return str(python)
+
+
+def measure(quick: bool) -> dict[str, dict[str, float]]:
+    site = build_site()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(BENCH)])}
+    args = ["--rounds", "3", "--sample-ms", "20"] if quick else []
+    results = {}
+    for minor in PY_VERSIONS:
+        python = interpreter(minor)
+        if python is None:
+            print(f"  CPython {minor}: not installed under pyenv, skipped", flush=True)
+            continue
+        out = run([python, BENCH / "runtime_loop.py", *args], env=env).stdout
+        results[minor] = json.loads(out)["ns_per_call"]
+        print(f"  CPython {minor}: done", flush=True)
+    return results
+
+
+def main(verdicts: Verdicts, quick: bool = False) -> None:
+    print("== Runtime overhead per call (ns/call, best of the rounds; loop included)", flush=True)
+    results = measure(quick)
+    fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
+    print(table(["CPython"] + COLUMNS,
+                [[minor] + [fmt(r.get(c)) for c in COLUMNS] for minor, r in results.items()]))
+    print("\nAdded overhead per call (ns, minus plain):")
+    print(table(["CPython"] + COLUMNS[1:],
+                [[minor] + [fmt(r[c] - r["plain"]) if c in r else "-" for c in COLUMNS[1:]]
+                 for minor, r in results.items()]))
+    print("\nRatios:")
+    rows = []
+    for minor, r in results.items():
+        plain, hand = r["plain"], r["hand-written"]
+        mon = r.get("sys.monitoring")
+        added = (r["equip-wheel warn"] - plain) / (mon - plain) if mon else None
+        rows.append([minor, f"{r['equip-wheel raise'] / hand:.2f}x",
+                     f"{r['equip-wheel warn'] / hand:.2f}x",
+                     "-" if added is None else f"{added:.2f}x"])
+    print(table(["CPython", "raise / hand-written", "warn / hand-written",
+                 "added warn / added sys.monitoring"], rows))
+    for label, limit, key in [
+        ("per call, raise policy <= 1.1x hand-written (every CPython)", 1.1,
+         lambda r: r["equip-wheel raise"] / r["hand-written"]),
+        ("per call, default policy <= 1.5x hand-written (every CPython)", 1.5,
+         lambda r: r["equip-wheel warn"] / r["hand-written"]),
+        ("added per call, default policy <= 0.5x sys.monitoring's (3.12+)", 0.5,
+         lambda r: (r["equip-wheel warn"] - r["plain"]) / (r["sys.monitoring"] - r["plain"])
+         if "sys.monitoring" in r else None),
+    ]:
+        measured = [(key(r), minor) for minor, r in results.items() if key(r) is not None]
+        if not measured:
+            verdicts.check(label, False, "not measured (interpreter missing)")
+        else:
+            value, minor = max(measured)
+            verdicts.check(label, value <= limit, f"worst {value:.2f}x (CPython {minor})")
