@@ -12,7 +12,14 @@
 //! The function-enter hook returns the snippet's value (`{enter_value}`); the function-exit
 //! hook returns the `return_value` it was given, so a site can write
 //! `return _equip_h._equip_function_exit(..., value)` without the hook changing the result.
+//!
+//! Fast path ([`HookAbi::direct`]): with `on-hook-error = "raise"`, a snippet that is one call
+//! of placeholders and constants to a name the hooks module binds (`enter({qualname})` with
+//! `from tracer import enter`) may be made by the call site itself, `_equip_h.enter('f')`,
+//! skipping the generated function's frame. The generated functions stay in the module for
+//! sites that do not use the fast path (the `.pyc` injector).
 
+use crate::config::call_shape::SnippetCall;
 use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
 use crate::source::syntax::{Edit, apply_edits, line_starts};
 
@@ -38,6 +45,27 @@ pub struct HookAbi {
     pub site_arg: bool,
     /// The placeholder arguments after it, in order.
     pub params: Vec<Placeholder>,
+    /// The snippet's own call, when a site may make it directly instead of calling
+    /// [`HookAbi::function`].
+    pub direct: Option<DirectCall>,
+}
+
+/// A snippet call that sites make themselves: `<callee>(<args>)`, placeholders supplied as
+/// for [`HookAbi::params`]. The site must keep what the generated function does: the enter
+/// call's value is `{enter_value}`; the exit call's result is ignored and the site returns
+/// the value it passed as `{return_value}` (always among the arguments of an exit call).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectCall {
+    /// The snippet's call.
+    pub call: SnippetCall,
+    /// How sites name the callee: `_equip_h.tracer.start`; for a function hook whose callee
+    /// is a plain name, a hidden global of the instrumented module bound once by
+    /// [`DirectCall::binding`] (a global lookup per call instead of an attribute lookup,
+    /// which CPython 3.8-3.10 do not specialize).
+    pub callee: String,
+    /// When `callee` is such a global, the value the instrumented module binds it to right
+    /// after it binds the hooks module: `_equip_h.<name>`.
+    pub binding: Option<String>,
 }
 
 impl HookAbi {
@@ -54,6 +82,7 @@ impl HookAbi {
             function: kind.function_name(),
             site_arg: config.hooks.on_hook_error == OnHookError::Warn,
             params,
+            direct: direct_call(config, kind, snippet),
         })
     }
 
@@ -61,6 +90,44 @@ impl HookAbi {
     pub fn uses(&self, p: Placeholder) -> bool {
         self.params.contains(&p)
     }
+}
+
+/// The snippet's call when a site may make it directly: only under the `raise` policy (the
+/// other policies catch the hook's exception inside the generated function), only for a
+/// callee the hooks module surely binds and that no placeholder name shadows inside the
+/// generated function, and for the exit hook only when the call passes `{return_value}`
+/// (the site evaluates the returned value inside the call, before the hook runs, as the
+/// generated function's caller does).
+///
+/// A plain-name callee of a function hook is bound once per instrumented module (after the
+/// hooks module ran its imports and setup): rebinding that name in the hooks module later
+/// is not seen by these sites (docs/semantics.md). A dotted callee is looked up on every
+/// call, so patching `tracer.start` works.
+fn direct_call(config: &Config, kind: HookKind, snippet: &Snippet) -> Option<DirectCall> {
+    let call = snippet.call.as_ref()?;
+    let root = call.root();
+    let ok = config.hooks.on_hook_error == OnHookError::Raise
+        && config.hooks.module_names.contains(root)
+        && Placeholder::from_name(root).is_none()
+        && (kind != HookKind::FunctionExit || call.passes(Placeholder::ReturnValue));
+    if !ok {
+        return None;
+    }
+    let global = match kind {
+        HookKind::FunctionEnter => Some("_equip_enter_hook"),
+        HookKind::FunctionExit => Some("_equip_exit_hook"),
+        HookKind::FunctionError => Some("_equip_error_hook"),
+        _ => None,
+    }
+    .filter(|_| !call.callee.contains('.'));
+    Some(DirectCall {
+        call: call.clone(),
+        callee: global.map_or_else(
+            || format!("{MODULE_ALIAS}.{}", call.callee),
+            str::to_string,
+        ),
+        binding: global.map(|_| format!("{MODULE_ALIAS}.{}", call.callee)),
+    })
 }
 
 fn snippet_for(config: &Config, kind: HookKind) -> Option<&Snippet> {
@@ -301,5 +368,32 @@ function-exit = "events.append(f'{method_name} -> {return_value!r}')"
         assert!(HookAbi::of(&c, HookKind::FunctionEnter).is_none());
         let text = render(&c, "demo", "1.0");
         assert!(!text.contains("try:\n        print"), "{text}");
+    }
+
+    #[test]
+    fn direct_calls_only_under_raise_for_bound_callees() {
+        let hooks = r#"
+imports = ["from t import enter, exit", "import tracer"]
+function-enter = "enter({qualname}, 1)"
+function-exit = "exit({enter_value}, {return_value})"
+function-error = "tracer.fail({exception})"
+module-enter = "print({module})"
+"#;
+        let c = config(&format!("[hooks]\non-hook-error = \"raise\"\n{hooks}"));
+        let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap().direct.unwrap();
+        assert_eq!(enter.callee, "_equip_enter_hook");
+        assert_eq!(enter.binding.as_deref(), Some("_equip_h.enter"));
+        let error = HookAbi::of(&c, HookKind::FunctionError).unwrap().direct.unwrap();
+        assert_eq!((error.callee.as_str(), error.binding), ("_equip_h.tracer.fail", None));
+        // `print` is a builtin, not bound by the hooks module.
+        assert!(HookAbi::of(&c, HookKind::ModuleEnter).unwrap().direct.is_none());
+        // Other policies catch inside the generated function: no direct call.
+        let c = config(&format!("[hooks]\n{hooks}"));
+        assert!(HookAbi::of(&c, HookKind::FunctionEnter).unwrap().direct.is_none());
+        // An exit call that does not pass {return_value} cannot return it.
+        let c = config(
+            "[hooks]\non-hook-error = \"raise\"\nimports = [\"from t import exit\"]\nfunction-exit = \"exit({lineno})\"\n",
+        );
+        assert!(HookAbi::of(&c, HookKind::FunctionExit).unwrap().direct.is_none());
     }
 }

@@ -5,6 +5,7 @@
 //! `--preset NAME`, else `[tool.equip-wheel]` of `./pyproject.toml`, else `./equip.toml`,
 //! else the `calls` preset.
 
+pub mod call_shape;
 pub mod placeholder;
 pub mod presets;
 pub mod schema;
@@ -66,6 +67,9 @@ pub struct Hooks {
     pub imports: Vec<String>,
     /// Helper code run once after the imports.
     pub setup: Option<String>,
+    /// Names the imports and setup bind at the hooks module's top level (callees that call
+    /// sites may reach directly, see [`call_shape`]).
+    pub module_names: std::collections::BTreeSet<String>,
     /// Before the module body.
     pub module_enter: Option<Snippet>,
     /// After the module body.
@@ -554,9 +558,12 @@ fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
             .map(|v| compile_at(src, v, kind, &kind.config_key()))
             .transpose()
     };
+    let mut module_names = call_shape::top_level_bindings(&imports.join("\n"));
+    module_names.extend(call_shape::top_level_bindings(setup.as_deref().unwrap_or("")));
     let hooks = Hooks {
         imports,
         setup,
+        module_names,
         module_enter: snippet(&raw.module_enter, HookKind::ModuleEnter)?,
         module_exit: snippet(&raw.module_exit, HookKind::ModuleExit)?,
         function_enter: snippet(&raw.function_enter, HookKind::FunctionEnter)?,

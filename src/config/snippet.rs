@@ -37,6 +37,9 @@ pub struct Snippet {
     pub value_range: Option<(usize, usize)>,
     /// Byte ranges of the snippet's string tokens, for indentation-safe embedding.
     pub string_ranges: Vec<(usize, usize)>,
+    /// The call the snippet consists of, when it is a single call of placeholders and
+    /// constants (see [`super::call_shape`]).
+    pub call: Option<super::call_shape::SnippetCall>,
 }
 
 /// A problem in a snippet, located in the snippet text (1-based line and column).
@@ -119,9 +122,11 @@ pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
         .into_iter()
         .map(|r| (r.start().into(), r.end().into()))
         .collect();
+    let call = super::call_shape::of_body(&body, &finder.uses);
     Ok(Snippet {
         kind,
         text: text.to_string(),
+        call,
         body,
         uses: finder.uses,
         function_aliases: finder.aliases,

@@ -30,6 +30,7 @@ use super::layout::{Layout, LineRequest};
 use super::lines::LineFacts;
 use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
+use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hooks_module::{HookAbi, MODULE_ALIAS};
 
@@ -565,9 +566,7 @@ impl Injector<'_, '_> {
         let def_site = site(HookKind::FunctionError, def_line);
         let exit_on_close = match (&self.hooks.exit, suspends) {
             (Some(abi), true) => {
-                let (before, after) =
-                    self.exit_call_parts(abi, &site(HookKind::FunctionExit, def_line), &later);
-                Some(format!("{before}None{after}"))
+                Some(self.exit_none(abi, &site(HookKind::FunctionExit, def_line), &later))
             }
             _ => None,
         };
@@ -620,9 +619,10 @@ impl Injector<'_, '_> {
                 }
                 // `return <value>` is not allowed in an async generator: a bare return gets
                 // the exit call as a statement before it.
-                None => self
-                    .layout
-                    .insert(r.start().into(), format!("{before}None{after}; ")),
+                None => {
+                    let call = self.exit_none(&abi, &site(HookKind::FunctionExit, line), later);
+                    self.layout.insert(r.start().into(), format!("{call}; "));
+                }
             }
         }
     }
@@ -643,11 +643,8 @@ impl Injector<'_, '_> {
         if flow::always_leaves(&f.body) {
             return;
         }
-        let exit_after = |this: &Self, line: usize| {
-            let (before, after) =
-                this.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), later);
-            format!("{before}None{after}")
-        };
+        let exit_after =
+            |this: &Self, line: usize| this.exit_none(&abi, &site(HookKind::FunctionExit, line), later);
         if let Some(points) = flow::fall_off_points(&f.body) {
             for point in points {
                 // `{lineno}`: the line of the statement control falls off after.
@@ -713,6 +710,12 @@ impl Injector<'_, '_> {
     }
 
     /// The exit call around a return value: `(text before the value, text after it)`.
+    ///
+    /// Through the generated function, which returns the value it is given:
+    /// `_equip_h._equip_function_exit(..., <value>)`. As a direct call, whose result is not
+    /// ours to return: `_equip_r if _equip_h.exit(..., (_equip_r := <value>)) is None else
+    /// _equip_r` evaluates the value once, before the hook runs, and returns it whatever the
+    /// hook returns (`is` never runs user code, unlike a truth test).
     fn exit_call_parts(
         &self,
         abi: &HookAbi,
@@ -720,12 +723,30 @@ impl Injector<'_, '_> {
         later: &dyn Fn(Placeholder) -> String,
     ) -> (String, String) {
         const MARK: &str = "\u{0}RETURN_VALUE\u{0}";
+        const KEPT: &str = "_equip_r";
+        let first = std::cell::Cell::new(true);
         let call = self.call(abi, site, &|p| match p {
-            Placeholder::ReturnValue => MARK.into(),
+            Placeholder::ReturnValue if abi.direct.is_none() => MARK.into(),
+            // The first use binds the value, later ones read it.
+            Placeholder::ReturnValue if first.replace(false) => format!("({KEPT} := {MARK})"),
+            Placeholder::ReturnValue => KEPT.into(),
             other => later(other),
         });
+        let call = match abi.direct {
+            Some(_) => format!("{KEPT} if {call} is None else {KEPT}"),
+            None => call,
+        };
         let (before, after) = call.split_once(MARK).expect("exit passes the return value");
         (before.to_string(), after.to_string())
+    }
+
+    /// The exit call for a `None` result (falling off the end, a bare `return`, a closed
+    /// generator), as an expression whose value does not matter.
+    fn exit_none(&self, abi: &HookAbi, site: &Site, later: &dyn Fn(Placeholder) -> String) -> String {
+        self.call(abi, site, &|p| match p {
+            Placeholder::ReturnValue => "None".into(),
+            other => later(other),
+        })
     }
 
     /// Binds the hooks module (and runs module-enter) after the docstring and
@@ -737,6 +758,14 @@ impl Injector<'_, '_> {
         // "light imports" tests) do not count the hooks module as one of its imports.
         let import = format!("__import__({})", py_str(self.target.hooks_module));
         let mut pieces = vec![Piece::assign(MODULE_ALIAS, import)];
+        // Hidden globals for hooks called directly by name (see `DirectCall::binding`).
+        for abi in [&self.hooks.enter, &self.hooks.exit, &self.hooks.error] {
+            if let Some(direct) = abi.as_ref().and_then(|a| a.direct.as_ref())
+                && let Some(value) = &direct.binding
+            {
+                pieces.push(Piece::assign(&direct.callee, value.clone()));
+            }
+        }
         if let Some(abi) = self.hooks.module_enter.clone() {
             let line = suite
                 .get(skip)
@@ -803,8 +832,27 @@ impl Injector<'_, '_> {
         }
     }
 
-    /// `_equip_h.<hook>(<site>, <values>)` for a site.
+    /// `_equip_h.<hook>(<site>, <values>)` for a site, or the snippet's own call
+    /// `_equip_h.<callee>(<values and constants>)` when the ABI has a direct one.
     fn call(&self, abi: &HookAbi, site: &Site, dynamic: &dyn Fn(Placeholder) -> String) -> String {
+        if let Some(direct) = &abi.direct {
+            let args: Vec<String> = direct
+                .call
+                .args
+                .iter()
+                .map(|a| {
+                    let value = match &a.value {
+                        CallValue::Placeholder(p) => Self::value(*p, site, dynamic),
+                        CallValue::Literal(source) => source.clone(),
+                    };
+                    match &a.keyword {
+                        Some(k) => format!("{k}={value}"),
+                        None => value,
+                    }
+                })
+                .collect();
+            return format!("{}({})", direct.callee, args.join(", "));
+        }
         let mut args = Vec::with_capacity(abi.params.len() + 1);
         if abi.site_arg {
             let place = match site.qualname {
@@ -820,17 +868,22 @@ impl Injector<'_, '_> {
             ));
         }
         for p in &abi.params {
-            args.push(match p {
-                Placeholder::Module => py_str(site.module),
-                Placeholder::FileName => py_str(site.file_name),
-                Placeholder::Function => py_opt_str(site.function),
-                Placeholder::Qualname => py_opt_str(site.qualname),
-                Placeholder::ClassName => py_opt_str(site.class_name),
-                Placeholder::Lineno => site.lineno.to_string(),
-                other => dynamic(*other),
-            });
+            args.push(Self::value(*p, site, dynamic));
         }
         format!("{MODULE_ALIAS}.{}({})", abi.function, args.join(", "))
+    }
+
+    /// A placeholder's value at a site: a constant for static ones, else from `dynamic`.
+    fn value(p: Placeholder, site: &Site, dynamic: &dyn Fn(Placeholder) -> String) -> String {
+        match p {
+            Placeholder::Module => py_str(site.module),
+            Placeholder::FileName => py_str(site.file_name),
+            Placeholder::Function => py_opt_str(site.function),
+            Placeholder::Qualname => py_opt_str(site.qualname),
+            Placeholder::ClassName => py_opt_str(site.class_name),
+            Placeholder::Lineno => site.lineno.to_string(),
+            other => dynamic(other),
+        }
     }
 }
 

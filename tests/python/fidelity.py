@@ -26,12 +26,14 @@ def _is_equip_name(node: ast.AST) -> bool:
 
 
 def _is_equip_call(node: ast.AST) -> bool:
-    """``_equip_h.<hook>(...)``."""
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and _is_equip_name(node.func.value)
-    )
+    """``_equip_h.<hook>(...)``, or a direct hook call: ``_equip_h.tracer.start(...)``,
+    ``_equip_enter_hook(...)``."""
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    return _is_equip_name(func)
 
 
 def is_injected(stmt: ast.stmt) -> bool:
