@@ -13,11 +13,12 @@
 //! hook returns the `return_value` it was given, so a site can write
 //! `return _equip_h._equip_function_exit(..., value)` without the hook changing the result.
 //!
-//! Fast path ([`HookAbi::direct`]): with `on-hook-error = "raise"`, a snippet that is one call
+//! Fast paths of `.py` call sites: with `on-hook-error = "raise"`, a snippet that is one call
 //! of placeholders and constants to a name the hooks module binds (`enter({qualname})` with
-//! `from tracer import enter`) may be made by the call site itself, `_equip_h.enter('f')`,
-//! skipping the generated function's frame. The generated functions stay in the module for
-//! sites that do not use the fast path (the `.pyc` injector).
+//! `from tracer import enter`) is made by the call site itself ([`HookAbi::direct`]),
+//! skipping the generated function's frame; and function hooks are called through hidden
+//! globals of the instrumented module ([`HookAbi::callee`]). The generated functions stay in
+//! the module, with this ABI, for sites that use neither (the `.pyc` injector).
 
 use crate::config::call_shape::SnippetCall;
 use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
@@ -46,25 +47,19 @@ pub struct HookAbi {
     /// The placeholder arguments after it, in order.
     pub params: Vec<Placeholder>,
     /// The snippet's own call, when a site may make it directly instead of calling
-    /// [`HookAbi::function`].
-    pub direct: Option<DirectCall>,
-}
-
-/// A snippet call that sites make themselves: `<callee>(<args>)`, placeholders supplied as
-/// for [`HookAbi::params`]. The site must keep what the generated function does: the enter
-/// call's value is `{enter_value}`; the exit call's result is ignored and the site returns
-/// the value it passed as `{return_value}` (always among the arguments of an exit call).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectCall {
-    /// The snippet's call.
-    pub call: SnippetCall,
-    /// How sites name the callee: `_equip_h.tracer.start`; for a function hook whose callee
-    /// is a plain name, a hidden global of the instrumented module bound once by
-    /// [`DirectCall::binding`] (a global lookup per call instead of an attribute lookup,
-    /// which CPython 3.8-3.10 do not specialize).
+    /// [`HookAbi::function`]: placeholders supplied as for `params`. The site must keep what
+    /// the generated function does: the enter call's value is `{enter_value}`; the exit
+    /// call's result is ignored and the site returns the value it passed as
+    /// `{return_value}` (always among the arguments of an exit hook's direct call).
+    pub direct: Option<SnippetCall>,
+    /// What `.py` call sites call: the direct callee or the generated function, either
+    /// through the hooks module (`_equip_h.tracer.start`, `_equip_h._equip_module_enter`)
+    /// or, for function hooks, as a hidden global of the instrumented module bound once by
+    /// [`HookAbi::binding`] (a global lookup per call instead of an attribute lookup, which
+    /// CPython 3.8-3.10 do not specialize).
     pub callee: String,
     /// When `callee` is such a global, the value the instrumented module binds it to right
-    /// after it binds the hooks module: `_equip_h.<name>`.
+    /// after it binds the hooks module: `_equip_h._equip_function_enter`, `_equip_h.enter`.
     pub binding: Option<String>,
 }
 
@@ -77,12 +72,27 @@ impl HookAbi {
             params.push(Placeholder::ReturnValue);
             params.sort();
         }
+        let direct = direct_call(config, kind, snippet);
+        let target = direct
+            .as_ref()
+            .map_or_else(|| kind.function_name(), |d| d.callee.clone());
+        // Function hooks run on every call: a hidden global, unless the callee is dotted
+        // (looked up on every call, so that patching `tracer.start` works).
+        let global = match kind {
+            HookKind::FunctionEnter => Some("_equip_enter_hook"),
+            HookKind::FunctionExit => Some("_equip_exit_hook"),
+            HookKind::FunctionError => Some("_equip_error_hook"),
+            _ => None,
+        }
+        .filter(|_| !target.contains('.'));
         Some(HookAbi {
             kind,
             function: kind.function_name(),
             site_arg: config.hooks.on_hook_error == OnHookError::Warn,
             params,
-            direct: direct_call(config, kind, snippet),
+            direct,
+            callee: global.map_or_else(|| format!("{MODULE_ALIAS}.{target}"), str::to_string),
+            binding: global.map(|_| format!("{MODULE_ALIAS}.{target}")),
         })
     }
 
@@ -100,34 +110,16 @@ impl HookAbi {
 /// generated function's caller does).
 ///
 /// A plain-name callee of a function hook is bound once per instrumented module (after the
-/// hooks module ran its imports and setup): rebinding that name in the hooks module later
-/// is not seen by these sites (docs/semantics.md). A dotted callee is looked up on every
-/// call, so patching `tracer.start` works.
-fn direct_call(config: &Config, kind: HookKind, snippet: &Snippet) -> Option<DirectCall> {
+/// hooks module ran its imports and setup, see [`HookAbi::binding`]): rebinding that name in
+/// the hooks module later is not seen by these sites (docs/semantics.md).
+fn direct_call(config: &Config, kind: HookKind, snippet: &Snippet) -> Option<SnippetCall> {
     let call = snippet.call.as_ref()?;
     let root = call.root();
     let ok = config.hooks.on_hook_error == OnHookError::Raise
         && config.hooks.module_names.contains(root)
         && Placeholder::from_name(root).is_none()
         && (kind != HookKind::FunctionExit || call.passes(Placeholder::ReturnValue));
-    if !ok {
-        return None;
-    }
-    let global = match kind {
-        HookKind::FunctionEnter => Some("_equip_enter_hook"),
-        HookKind::FunctionExit => Some("_equip_exit_hook"),
-        HookKind::FunctionError => Some("_equip_error_hook"),
-        _ => None,
-    }
-    .filter(|_| !call.callee.contains('.'));
-    Some(DirectCall {
-        call: call.clone(),
-        callee: global.map_or_else(
-            || format!("{MODULE_ALIAS}.{}", call.callee),
-            str::to_string,
-        ),
-        binding: global.map(|_| format!("{MODULE_ALIAS}.{}", call.callee)),
-    })
+    ok.then(|| call.clone())
 }
 
 fn snippet_for(config: &Config, kind: HookKind) -> Option<&Snippet> {
@@ -380,16 +372,22 @@ function-error = "tracer.fail({exception})"
 module-enter = "print({module})"
 "#;
         let c = config(&format!("[hooks]\non-hook-error = \"raise\"\n{hooks}"));
-        let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap().direct.unwrap();
+        let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap();
+        assert!(enter.direct.is_some());
         assert_eq!(enter.callee, "_equip_enter_hook");
         assert_eq!(enter.binding.as_deref(), Some("_equip_h.enter"));
-        let error = HookAbi::of(&c, HookKind::FunctionError).unwrap().direct.unwrap();
+        let error = HookAbi::of(&c, HookKind::FunctionError).unwrap();
         assert_eq!((error.callee.as_str(), error.binding), ("_equip_h.tracer.fail", None));
         // `print` is a builtin, not bound by the hooks module.
-        assert!(HookAbi::of(&c, HookKind::ModuleEnter).unwrap().direct.is_none());
-        // Other policies catch inside the generated function: no direct call.
+        let module = HookAbi::of(&c, HookKind::ModuleEnter).unwrap();
+        assert!(module.direct.is_none());
+        assert_eq!((module.callee.as_str(), module.binding), ("_equip_h._equip_module_enter", None));
+        // Other policies catch inside the generated function: no direct call, but function
+        // hooks are still reached through a hidden global.
         let c = config(&format!("[hooks]\n{hooks}"));
-        assert!(HookAbi::of(&c, HookKind::FunctionEnter).unwrap().direct.is_none());
+        let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap();
+        assert!(enter.direct.is_none());
+        assert_eq!(enter.binding.as_deref(), Some("_equip_h._equip_function_enter"));
         // An exit call that does not pass {return_value} cannot return it.
         let c = config(
             "[hooks]\non-hook-error = \"raise\"\nimports = [\"from t import exit\"]\nfunction-exit = \"exit({lineno})\"\n",

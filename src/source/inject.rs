@@ -758,12 +758,13 @@ impl Injector<'_, '_> {
         // "light imports" tests) do not count the hooks module as one of its imports.
         let import = format!("__import__({})", py_str(self.target.hooks_module));
         let mut pieces = vec![Piece::assign(MODULE_ALIAS, import)];
-        // Hidden globals for hooks called directly by name (see `DirectCall::binding`).
-        for abi in [&self.hooks.enter, &self.hooks.exit, &self.hooks.error] {
-            if let Some(direct) = abi.as_ref().and_then(|a| a.direct.as_ref())
-                && let Some(value) = &direct.binding
-            {
-                pieces.push(Piece::assign(&direct.callee, value.clone()));
+        // Hidden globals the function hooks are called through (see `HookAbi::binding`).
+        for abi in [&self.hooks.enter, &self.hooks.exit, &self.hooks.error]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(value) = &abi.binding {
+                pieces.push(Piece::assign(&abi.callee, value.clone()));
             }
         }
         if let Some(abi) = self.hooks.module_enter.clone() {
@@ -832,12 +833,11 @@ impl Injector<'_, '_> {
         }
     }
 
-    /// `_equip_h.<hook>(<site>, <values>)` for a site, or the snippet's own call
-    /// `_equip_h.<callee>(<values and constants>)` when the ABI has a direct one.
+    /// `<callee>(<site>, <values>)` for a site (the generated function), or the snippet's own
+    /// call `<callee>(<values and constants>)` when the ABI has a direct one.
     fn call(&self, abi: &HookAbi, site: &Site, dynamic: &dyn Fn(Placeholder) -> String) -> String {
         if let Some(direct) = &abi.direct {
             let args: Vec<String> = direct
-                .call
                 .args
                 .iter()
                 .map(|a| {
@@ -851,7 +851,7 @@ impl Injector<'_, '_> {
                     }
                 })
                 .collect();
-            return format!("{}({})", direct.callee, args.join(", "));
+            return format!("{}({})", abi.callee, args.join(", "));
         }
         let mut args = Vec::with_capacity(abi.params.len() + 1);
         if abi.site_arg {
@@ -870,7 +870,7 @@ impl Injector<'_, '_> {
         for p in &abi.params {
             args.push(Self::value(*p, site, dynamic));
         }
-        format!("{MODULE_ALIAS}.{}({})", abi.function, args.join(", "))
+        format!("{}({})", abi.callee, args.join(", "))
     }
 
     /// A placeholder's value at a site: a constant for static ones, else from `dynamic`.
