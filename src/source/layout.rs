@@ -380,15 +380,13 @@ impl<'t> Layout<'t> {
         let mut splits = std::mem::take(&mut self.splits);
         splits.sort_by_key(|s| s.offset);
         let mut splits = splits.into_iter().peekable();
-        let mut indents = std::mem::take(&mut self.indents);
-        indents.sort_by_key(|(l, _)| *l);
-        let prefix_of = |line: usize| -> String {
-            indents
-                .iter()
-                .filter(|(l, _)| *l == line)
-                .map(|(_, p)| p.as_str())
-                .collect()
-        };
+        // Each line's added indentation, in the order it was added (one pass: a lookup per
+        // emitted line must not scan every indented line of the file).
+        let mut prefixes = vec![String::new(); n];
+        for (line, prefix) in std::mem::take(&mut self.indents) {
+            prefixes[line].push_str(&prefix);
+        }
+        let prefix_of = |line: usize| -> &str { prefixes.get(line).map_or("", String::as_str) };
         let default_break = if self.text.contains("\r\n") {
             "\r\n"
         } else {
@@ -405,7 +403,7 @@ impl<'t> Layout<'t> {
             for &r in &inserted_before[i] {
                 let req = &self.requests[r];
                 out.ensure_line_start(default_break);
-                out.push(&prefix_of(req.anchor));
+                out.push(prefix_of(req.anchor));
                 out.push(&req.indent);
                 out.push(&req.code);
                 out.push(new_break);
@@ -421,7 +419,7 @@ impl<'t> Layout<'t> {
             }
             if let Some(r) = hosted[i] {
                 let req = &self.requests[r];
-                out.push(&prefix_of(req.anchor));
+                out.push(prefix_of(req.anchor));
                 out.push(&req.indent);
                 out.push(&req.code);
                 let comment = self.line_text(i).trim_start_matches([' ', '\t', '\x0c']);
@@ -446,7 +444,7 @@ impl<'t> Layout<'t> {
                         let ws = self.indent_of(j);
                         let at = start + ws.rfind('\x0c').map_or(0, |k| k + 1);
                         out.push(&self.text[start..at]);
-                        out.push(&line_prefix);
+                        out.push(line_prefix);
                         pos = at;
                     }
                 } else {
@@ -480,7 +478,7 @@ impl<'t> Layout<'t> {
                         out.push(self.text[pos..s.offset].trim_end_matches([' ', '\t']));
                         out.push(new_break);
                         out.line += 1;
-                        out.push(&prefix_of(s.anchor));
+                        out.push(prefix_of(s.anchor));
                         out.push(&s.indent);
                         line_splits[j].push((s.offset, out.line));
                         pos = s.offset;
@@ -573,20 +571,29 @@ fn choose_removals(
         Removal::StatementJoin | Removal::BodyJoin => 12,
     };
     let idx = |b: i32| (b + B) as usize;
-    // best[k][b]: cheapest cost after k events with balance b; from[k][b]: the balance
-    // before event k on that cheapest path (a removal is taken where it went down by one).
-    let mut best = vec![[INF; WIDTH]; events.len() + 1];
+    // best[b]: cheapest cost after the events so far with balance b (one row, rolled);
+    // from[k][b]: the balance before event k on that cheapest path (a removal is taken
+    // where it went down by one).
+    let mut best = [INF; WIDTH];
     let mut from = vec![[0i8; WIDTH]; events.len() + 1];
-    best[0][idx(0)] = (0, 0, 0);
+    best[idx(0)] = (0, 0, 0);
+    // Balances worth visiting: [lo, hi]. Below minus the inserts still to come, a balance
+    // can no longer climb back to zero, and the same path without the removal that took it
+    // below zero is strictly cheaper: such states are never on an optimal path (nor feed a
+    // state that is), so skipping them changes no choice and saves most of the work in
+    // files with few added lines.
+    let mut inserts_left = points.len() as i32;
+    let (mut lo, mut hi) = (0i32, 0i32);
     for (k, &(_, _, ev)) in events.iter().enumerate() {
-        for b in -B..=B {
-            let cur = best[k][idx(b)];
+        let mut next = [INF; WIDTH];
+        for b in lo..=hi {
+            let cur = best[idx(b)];
             if cur == INF {
                 continue;
             }
             let mut relax = |nb: i32, cost: Cost| {
-                if (-B..=B).contains(&nb) && cost < best[k + 1][idx(nb)] {
-                    best[k + 1][idx(nb)] = cost;
+                if (-B..=B).contains(&nb) && cost < next[idx(nb)] {
+                    next[idx(nb)] = cost;
                     from[k + 1][idx(nb)] = b as i8;
                 }
             };
@@ -599,10 +606,20 @@ fn choose_removals(
                 }
             }
         }
+        match ev {
+            Ev::Insert => {
+                inserts_left -= 1;
+                (lo, hi) = ((lo + 1).min(B), (hi + 1).min(B));
+            }
+            Ev::Statement => {}
+            Ev::Remove(_) => lo = (lo - 1).max(-B),
+        }
+        lo = lo.max(-inserts_left.min(B));
+        best = next;
     }
     // Any final balance is fine: the end of the file absorbs it.
-    let mut b = (-B..=B)
-        .min_by_key(|&b| best[events.len()][idx(b)])
+    let mut b = (lo..=hi)
+        .min_by_key(|&b| best[idx(b)])
         .expect("a non-empty range");
     let mut chosen = Vec::new();
     for k in (0..events.len()).rev() {
