@@ -248,6 +248,8 @@ impl<'t> Layout<'t> {
         !self.facts.inside_string[i]
             && !self.facts.in_brackets[i]
             && !edited[i]
+            // A comment line after a backslash continues that logical line (sympy has one).
+            && !(i > 0 && self.line_text(i - 1).ends_with('\\'))
             && !is_header_line(i, self.line_text(i))
             && (self.is_blank(i) || self.is_comment(i))
     }
@@ -732,6 +734,15 @@ mod tests {
             "def f():\n    a()  # note\n    if x:\n        pass\n"
         );
         assert_eq!(r.inserted_lines, 0);
+    }
+
+    #[test]
+    fn no_host_after_a_backslash_continuation() {
+        let text = "def f():\n    g(1) \\\n    # comment\nx = 1\n";
+        let mut l = layout(text);
+        l.request_line(request(2, 3, "", "h()"));
+        let r = l.render(&stmts(text));
+        assert!(r.text.contains("\\\n    # comment\nh()\n"), "{}", r.text);
     }
 
     #[test]
