@@ -136,4 +136,5 @@ def instrument_wheel(src: Path, out_dir: Path) -> Path:
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit(__doc__)
+    sys.setrecursionlimit(100_000)  # sympy nests expressions deeper than the default allows
     instrument_wheel(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -63,8 +63,8 @@ def calibrate(f, runner, sample_ms):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--sample-ms", type=float, default=40.0)
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--sample-ms", type=float, default=15.0)
     args = parser.parse_args()
     cases = variants()
     for f, _ in cases.values():  # every variant must compute the same thing

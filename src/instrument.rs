@@ -16,7 +16,7 @@ use crate::source::{self, ModuleTarget, SourceError};
 use crate::wheel::filename::WheelName;
 use crate::wheel::metadata;
 use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
-use crate::wheel::writer::{Content, OutputMember, Timestamps, write_wheel};
+use crate::wheel::writer::{Content, Deflated, OutputMember, Timestamps, deflate, write_wheel};
 
 /// Options of [`instrument_wheel`].
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ impl InstrumentOptions {
 enum Outcome {
     Keep,
     Rewrite(Vec<u8>),
+    /// Rewritten and already deflated for the output.
+    Deflated(Deflated),
     Drop,
 }
 
@@ -158,6 +160,10 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         .into());
     }
 
+    let timestamps = match options.dry_run {
+        true => Timestamps::PerMember, // nothing is written
+        false => Timestamps::from_env().map_err(|m| Error::io(path, std::io::Error::other(m)))?,
+    };
     let results: Vec<MemberResult> = input
         .members
         .par_iter()
@@ -165,7 +171,20 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             if options.cancelled() {
                 return Err(Error::Interrupted);
             }
-            process_member(&input, m, &naming, config, &hooks_name)
+            let mut r = process_member(&input, m, &naming, config, &hooks_name)?;
+            // Deflate rewritten modules right away: holding every module's new text until
+            // the end would make peak memory the whole uncompressed output.
+            if !options.dry_run
+                && let Outcome::Rewrite(bytes) = &r.outcome
+                && m.name.ends_with(".py")
+            {
+                let time = timestamps.apply(m.modified);
+                let name = naming.rename(&m.name);
+                let d = deflate(&name, bytes, m.permissions.unwrap_or(0o644), time)
+                    .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+                r.outcome = Outcome::Deflated(d);
+            }
+            Ok(r)
         })
         .collect::<Result<_, Error>>()?;
 
@@ -203,6 +222,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         let content = match r.outcome {
             Outcome::Drop => continue,
             Outcome::Rewrite(bytes) => Content::Bytes(bytes),
+            Outcome::Deflated(d) => Content::Deflated(d),
             Outcome::Keep if name == m.name && m.plain_headers => {
                 let entry = input
                     .record_entry(&m.name)
@@ -267,8 +287,6 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             ),
         ));
     }
-    let timestamps =
-        Timestamps::from_env().map_err(|m| Error::io(&dest, std::io::Error::other(m)))?;
     if options.cancelled() {
         return Err(Error::Interrupted);
     }

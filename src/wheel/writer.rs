@@ -28,6 +28,45 @@ pub enum Content {
     },
     /// New content, deflated on output.
     Bytes(Vec<u8>),
+    /// New content already deflated by [`deflate`]: a caller that transforms members in
+    /// parallel need not hold every member's uncompressed bytes until the end (peak memory).
+    Deflated(Deflated),
+}
+
+/// A member deflated ahead of [`write_wheel`], with its RECORD hash and size.
+pub struct Deflated {
+    file: PreparedZipFile,
+    hash: String,
+    size: u64,
+}
+
+/// Deflates `data` as member `name`, with the permissions and the timestamp it will have
+/// (apply [`Timestamps`] first: `write_wheel` does not change a deflated member's time).
+pub fn deflate(
+    name: &str,
+    data: &[u8],
+    permissions: u32,
+    modified: zip::DateTime,
+) -> Result<Deflated, zip::result::ZipError> {
+    let options = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .last_modified_time(modified)
+        .unix_permissions(permissions);
+    Ok(Deflated {
+        file: PreparedZipFile::from_data(name, options, data)?,
+        hash: record_hash(data),
+        size: data.len() as u64,
+    })
+}
+
+impl Timestamps {
+    /// The time a member modified at `modified` gets in the output.
+    pub fn apply(self, modified: zip::DateTime) -> zip::DateTime {
+        match self {
+            Timestamps::Fixed(t) => t,
+            Timestamps::PerMember => modified,
+        }
+    }
 }
 
 /// One member of the output wheel.
@@ -117,15 +156,11 @@ pub fn write_wheel(
     let prepared: Vec<Option<(PreparedZipFile, String, u64)>> = members
         .par_iter()
         .map(|m| match &m.content {
-            Content::Raw { .. } => Ok(None),
+            Content::Raw { .. } | Content::Deflated(_) => Ok(None),
             Content::Bytes(data) => {
-                let options = SimpleFileOptions::default()
-                    .compression_method(CompressionMethod::Deflated)
-                    .last_modified_time(time_of(m))
-                    .unix_permissions(m.permissions);
-                let file = PreparedZipFile::from_data(&m.name, options, data)
+                let d = deflate(&m.name, data, m.permissions, time_of(m))
                     .map_err(|e| zip_error(dest, e))?;
-                Ok(Some((file, record_hash(data), data.len() as u64)))
+                Ok(Some((d.file, d.hash, d.size)))
             }
         })
         .collect::<Result<_, Error>>()?;
@@ -143,26 +178,27 @@ pub fn write_wheel(
         .map_err(|e| Error::io(dir, e))?;
     let mut zip = ZipWriter::new(std::io::BufWriter::new(temp));
     let mut archive = input.archive();
-    for (member, prepared) in members.iter().zip(prepared) {
-        match (&member.content, prepared) {
+    let record_time = match timestamps {
+        Timestamps::Fixed(t) => t,
+        Timestamps::PerMember => members.iter().map(|m| m.modified).max().unwrap_or_default(),
+    };
+    for (member, prepared) in members.into_iter().zip(prepared) {
+        let time = time_of(&member);
+        match (member.content, prepared) {
             (Content::Raw { index, .. }, _) => {
                 let file = archive
-                    .by_index_raw(*index)
+                    .by_index_raw(index)
                     .map_err(|e| zip_error(dest, e))?;
-                zip.raw_copy_file_touch(file, time_of(member), Some(member.permissions))
+                zip.raw_copy_file_touch(file, time, Some(member.permissions))
                     .map_err(|e| zip_error(dest, e))?;
             }
-            (Content::Bytes(_), Some((file, _, _))) => {
+            (Content::Bytes(_), Some((file, _, _))) | (Content::Deflated(Deflated { file, .. }), _) => {
                 zip.add_prepared_file(file)
                     .map_err(|e| zip_error(dest, e))?;
             }
             (Content::Bytes(_), None) => unreachable!("every Bytes member was prepared"),
         }
     }
-    let record_time = match timestamps {
-        Timestamps::Fixed(t) => t,
-        Timestamps::PerMember => members.iter().map(|m| m.modified).max().unwrap_or_default(),
-    };
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(record_time)
@@ -193,6 +229,7 @@ fn write_record_rows(
         .zip(prepared)
         .map(|(m, p)| match (&m.content, p) {
             (Content::Raw { hash, size, .. }, _) => (m.name.as_str(), hash.as_str(), *size),
+            (Content::Deflated(d), _) => (m.name.as_str(), d.hash.as_str(), d.size),
             (_, Some((_, hash, size))) => (m.name.as_str(), hash.as_str(), *size),
             _ => unreachable!("every Bytes member was prepared"),
         });
