@@ -8,6 +8,7 @@
 //! [`Config`]; the command line is [`cli::run`]. With the `python` feature the crate is also
 //! the `equip_wheel._native` extension module.
 
+pub mod bytecode;
 pub mod cli;
 pub mod config;
 pub mod error;
