@@ -13,8 +13,10 @@ use std::fmt;
 /// Bit 7 of a type byte: the object joins the reference list.
 pub const FLAG_REF: u8 = 0x80;
 
-/// Deepest nesting accepted (CPython's `MAX_MARSHAL_STACK_DEPTH`).
-pub const MAX_DEPTH: usize = 2000;
+/// Deepest nesting accepted. CPython allows 2000 (`MAX_MARSHAL_STACK_DEPTH`); we stop at
+/// 512 to bound native stack use on worker threads (a code object nested in a function
+/// takes two levels: its `co_consts` tuple and itself, so this is 255 nested `def`s).
+pub const MAX_DEPTH: usize = 512;
 
 /// Index of a node in a [`Marshal`] arena.
 pub type NodeId = u32;
@@ -493,6 +495,102 @@ impl Reader<'_> {
         r
     }
 
+    /// Tuples, lists, sets, frozensets and dicts: they join the reference list before
+    /// their items. Kept out of `object_inner` so each nesting level uses little stack.
+    #[inline(never)]
+    fn container(
+        &mut self,
+        code: u8,
+        flag: bool,
+        slot: Option<usize>,
+    ) -> Result<NodeId, MarshalError> {
+        match code {
+            b'(' | b')' | b'[' | b'<' | b'>' => {
+                let n = if code == b')' {
+                    usize::from(self.u8()?)
+                } else {
+                    self.len(1)?
+                };
+                // Containers join the reference list before their items.
+                let id = self.push(flag, Value::Null);
+                if let Some(s) = slot {
+                    self.refs[s] = Some(id);
+                }
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let item = self.object()?;
+                    if matches!(self.nodes[item as usize].value, Value::Null) {
+                        return Err(self.err("NULL inside a container"));
+                    }
+                    items.push(item);
+                }
+                self.nodes[id as usize].value = match code {
+                    b'(' => Value::Tuple(false, items),
+                    b')' => Value::Tuple(true, items),
+                    b'[' => Value::List(items),
+                    b'<' => Value::Set(items),
+                    _ => Value::FrozenSet(items),
+                };
+                return Ok(id);
+            }
+            b'{' => {
+                let id = self.push(flag, Value::Null);
+                if let Some(s) = slot {
+                    self.refs[s] = Some(id);
+                }
+                let mut pairs = Vec::new();
+                loop {
+                    let k = self.object()?;
+                    if matches!(self.nodes[k as usize].value, Value::Null) {
+                        break;
+                    }
+                    let v = self.object()?;
+                    if matches!(self.nodes[v as usize].value, Value::Null) {
+                        return Err(self.err("NULL dict value"));
+                    }
+                    pairs.push((k, v));
+                }
+                self.nodes[id as usize].value = Value::Dict(pairs);
+                return Ok(id);
+            }
+            _ => unreachable!("container codes only"),
+        }
+    }
+
+    #[inline(never)]
+    fn code_object(&mut self) -> Result<Value, MarshalError> {
+        Ok(match 0 {
+            _ => {
+                let mut ints = CodeInts {
+                    argcount: self.i32()?,
+                    posonlyargcount: self.i32()?,
+                    kwonlyargcount: self.i32()?,
+                    ..CodeInts::default()
+                };
+                if self.minor <= 10 {
+                    ints.nlocals = self.i32()?;
+                }
+                ints.stacksize = self.i32()?;
+                ints.flags = self.i32()?;
+                let count = code_field_count(self.minor);
+                let before_firstlineno = count - if self.minor >= 11 { 2 } else { 1 };
+                let mut fields = Vec::with_capacity(count);
+                for n in 0..count {
+                    if n == before_firstlineno {
+                        ints.firstlineno = self.i32()?;
+                    }
+                    let f = self.object()?;
+                    if matches!(self.nodes[f as usize].value, Value::Null) {
+                        return Err(self.err("NULL code object field"));
+                    }
+                    fields.push(f);
+                }
+                Value::Code(Box::new(CodeNode { ints, fields }))
+            }
+        })
+    }
+
+    #[inline(never)]
     fn object_inner(&mut self) -> Result<NodeId, MarshalError> {
         let start = self.pos;
         let byte = self.u8()?;
@@ -572,81 +670,8 @@ impl Reader<'_> {
                 let n = usize::from(self.u8()?);
                 Value::Str(kind, self.take(n)?.to_vec())
             }
-            b'(' | b')' | b'[' | b'<' | b'>' => {
-                let n = if code == b')' {
-                    usize::from(self.u8()?)
-                } else {
-                    self.len(1)?
-                };
-                // Containers join the reference list before their items.
-                let id = self.push(flag, Value::Null);
-                if let Some(s) = slot {
-                    self.refs[s] = Some(id);
-                }
-                let mut items = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let item = self.object()?;
-                    if matches!(self.nodes[item as usize].value, Value::Null) {
-                        return Err(self.err("NULL inside a container"));
-                    }
-                    items.push(item);
-                }
-                self.nodes[id as usize].value = match code {
-                    b'(' => Value::Tuple(false, items),
-                    b')' => Value::Tuple(true, items),
-                    b'[' => Value::List(items),
-                    b'<' => Value::Set(items),
-                    _ => Value::FrozenSet(items),
-                };
-                return Ok(id);
-            }
-            b'{' => {
-                let id = self.push(flag, Value::Null);
-                if let Some(s) = slot {
-                    self.refs[s] = Some(id);
-                }
-                let mut pairs = Vec::new();
-                loop {
-                    let k = self.object()?;
-                    if matches!(self.nodes[k as usize].value, Value::Null) {
-                        break;
-                    }
-                    let v = self.object()?;
-                    if matches!(self.nodes[v as usize].value, Value::Null) {
-                        return Err(self.err("NULL dict value"));
-                    }
-                    pairs.push((k, v));
-                }
-                self.nodes[id as usize].value = Value::Dict(pairs);
-                return Ok(id);
-            }
-            b'c' => {
-                let mut ints = CodeInts {
-                    argcount: self.i32()?,
-                    posonlyargcount: self.i32()?,
-                    kwonlyargcount: self.i32()?,
-                    ..CodeInts::default()
-                };
-                if self.minor <= 10 {
-                    ints.nlocals = self.i32()?;
-                }
-                ints.stacksize = self.i32()?;
-                ints.flags = self.i32()?;
-                let count = code_field_count(self.minor);
-                let before_firstlineno = count - if self.minor >= 11 { 2 } else { 1 };
-                let mut fields = Vec::with_capacity(count);
-                for n in 0..count {
-                    if n == before_firstlineno {
-                        ints.firstlineno = self.i32()?;
-                    }
-                    let f = self.object()?;
-                    if matches!(self.nodes[f as usize].value, Value::Null) {
-                        return Err(self.err("NULL code object field"));
-                    }
-                    fields.push(f);
-                }
-                Value::Code(Box::new(CodeNode { ints, fields }))
-            }
+            b'(' | b')' | b'[' | b'<' | b'>' | b'{' => return self.container(code, flag, slot),
+            b'c' => self.code_object()?,
             b'r' => {
                 let at = self.pos;
                 let index = self.i32()?;
@@ -719,13 +744,15 @@ mod tests {
         assert!(e.to_string().contains("unknown type code 0x3f"), "{e}");
         let e = Marshal::read(&[b'N', b'N'], 11).unwrap_err();
         assert!(e.message.contains("left after"), "{e}");
-        let deep = vec![b'[', 1, 0, 0, 0].repeat(3000);
-        assert!(
-            Marshal::read(&deep, 11)
-                .unwrap_err()
-                .message
-                .contains("deeply")
-        );
+        // Unoptimized builds use large frames: give the deep parse a roomy stack.
+        let deep = vec![b'[', 1, 0, 0, 0].repeat(MAX_DEPTH + 1);
+        let e = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || Marshal::read(&deep, 11).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(e.message.contains("deeply"), "{e}");
     }
 
     #[test]
