@@ -1248,6 +1248,19 @@ impl<'p, 't> Injector<'p, 't> {
         ));
         entries.sort_by_key(|(s, _)| *s);
         self.body.exc = entries.into_iter().map(|(_, e)| e).collect();
+        // Every yield is now inside one more handler. `gen.close()` skips throwing
+        // GeneratorExit when a yield is only inside the implicit StopIteration handler:
+        // 3.12 reads that depth from YIELD_VALUE's argument, 3.13 from bit 2 of the
+        // following RESUME's argument (RESUME_OPARG_DEPTH1_MASK).
+        let yield_value = self.table.op("YIELD_VALUE");
+        let resume = self.table.op("RESUME");
+        for ins in &mut self.body.instrs[lo..hi] {
+            if minor == 12 && Some(ins.op) == yield_value {
+                ins.arg += 1;
+            } else if minor >= 13 && Some(ins.op) == resume {
+                ins.arg &= !4;
+            }
+        }
         Ok(())
     }
 
