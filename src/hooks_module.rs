@@ -115,6 +115,7 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
 /// Support code every hooks module starts with (hidden names only).
 const RUNTIME_SUPPORT: &str = r#"
 from _thread import get_ident as _equip_get_ident
+import sys as _equip_sys
 import warnings as _equip_warnings
 
 __all__ = []
@@ -134,6 +135,11 @@ def _equip_failed(site, exc):
         RuntimeWarning,
         stacklevel=3,
     )
+
+
+def _equip_locals():
+    # {locals} at a probe: the variables of the frame that called this.
+    return _equip_sys._getframe(1).f_locals
 
 
 def _equip_visible_locals(names):

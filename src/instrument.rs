@@ -64,7 +64,7 @@ struct MemberResult {
     outcome: Outcome,
     module: Option<ModuleReport>,
     skipped: Option<Skipped>,
-    warning: Option<String>,
+    warnings: Vec<String>,
 }
 
 impl MemberResult {
@@ -73,7 +73,7 @@ impl MemberResult {
             outcome: Outcome::Keep,
             module: None,
             skipped: None,
-            warning: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -199,9 +199,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         if let Some(skipped) = r.skipped {
             report.skipped.push(skipped);
         }
-        if let Some(warning) = r.warning {
-            report.warnings.push(warning);
-        }
+        report.warnings.extend(r.warnings);
         let name = naming.rename(&m.name);
         let content = match r.outcome {
             Outcome::Drop => continue,
@@ -358,7 +356,8 @@ fn process_member(
                     statements_moved: outcome.statements_moved,
                     not_instrumented: outcome.not_instrumented,
                 }),
-                ..MemberResult::keep()
+                skipped: None,
+                warnings: outcome.warnings,
             })
         }
         Err(e @ (SourceError::Syntax { .. } | SourceError::Encoding(_)))
@@ -416,10 +415,10 @@ fn process_pyc(
                     member: m.name.clone(),
                     reason: format!("not instrumented: {e}"),
                 }),
-                warning: Some(format!(
+                warnings: vec![format!(
                     "{}: copied unchanged (on-unsupported-pyc = \"skip\"): {e}",
                     m.name
-                )),
+                )],
                 ..MemberResult::keep()
             })
         }

@@ -290,7 +290,7 @@ enum Src {
     Snapshot(u32, u32),
     /// A dict of the parameters.
     Arguments,
-    /// `locals()`.
+    /// `_equip_h._equip_locals()`.
     Locals,
 }
 
@@ -655,8 +655,15 @@ impl<'p, 't> Injector<'p, 't> {
                 }
             }
             Src::Locals => {
-                self.load_global_or_name(out, "locals", true)?;
-                self.call_n(out, 0, false)?;
+                // `_equip_h._equip_locals()`: the calling (instrumented) frame's f_locals,
+                // as the .py side does.
+                let f = self.name("_equip_locals");
+                self.load_global_or_name(out, MODULE_ALIAS, false)?;
+                match self.table.minor {
+                    8..=11 => out.push(self.ins("LOAD_METHOD", f)?),
+                    _ => out.push(self.ins("LOAD_ATTR", f << 1 | 1)?),
+                }
+                self.call_n(out, 0, true)?;
             }
         }
         Ok(())

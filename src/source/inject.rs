@@ -1,19 +1,34 @@
 //! Planning and writing the hook calls of one module's source (DESIGN.md section 2,
-//! "Injection points").
+//! "Injection points"; the contract is `docs/semantics.md`).
 //!
-//! The module binds the hooks module as `_equip_h` right after its docstring and
-//! `from __future__` imports; `module-enter` runs there too. Each selected `def`/`async def`
-//! calls `function-enter` before its first statement (after the docstring). Calls go inline
-//! (`_equip_h.f(...); stmt`) whenever the grammar allows, otherwise on a line found by
-//! [`Layout`].
+//! Shape of an instrumented function with every hook (lines marked `+` are new; the layout
+//! finds them on blank/comment lines or pays for them elsewhere):
+//!
+//! ```text
+//!   def f(a):
+//!       """Doc."""
+//! +     try:
+//!           _equip_e = None; _equip_e = _equip_h._equip_function_enter(...); x = g(a)
+//!           return _equip_h._equip_function_exit(..., (x), _equip_e)
+//! +     except BaseException as _equip_x: _equip_h._equip_function_error(..., _equip_x, _equip_e); raise
+//! ```
+//!
+//! Entry code goes inline before the first statement when it is simple, into the header
+//! expression of a first `if`/`for`/`with`/`match` (as `(... is None or True) and (test)`),
+//! into the body of a first `try`, else on a line of its own. Without an error hook (and
+//! for functions that cannot suspend) no `try` is needed and the function keeps every line.
+
+use std::collections::HashMap;
 
 use ruff_python_ast::statement_visitor::{self, StatementVisitor};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::Ranged;
 
+use super::flow;
 use super::layout::{Layout, LineRequest};
-use super::syntax::{self, docstring, py_opt_str, py_str};
+use super::lines::LineFacts;
+use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hooks_module::{HookAbi, MODULE_ALIAS};
@@ -24,6 +39,8 @@ pub struct TextOutcome {
     pub text: Option<String>,
     /// Counts and names for the report.
     pub summary: SourceOutcome,
+    /// Functions whose error hook could not be placed, with the reason (report warnings).
+    pub warnings: Vec<String>,
 }
 
 /// Instruments decoded source text.
@@ -41,53 +58,100 @@ pub fn instrument_text(
         }
     })?;
     let suite = parsed.suite();
-    let strings = syntax::string_ranges(suite);
-    let starts = syntax::line_starts(text);
-    let inside = syntax::lines_inside_strings(&starts, &strings);
+    let facts = LineFacts::new(text, parsed.tokens(), suite);
+    let mut layout = Layout::new(text, facts);
+    allow_statement_joins(suite, &mut layout);
+    let statements = statement_offsets(suite);
+    let probes = probe_targets(config, target, suite, &layout)?;
 
     let mut injector = Injector {
-        layout: Layout::new(text, inside),
+        layout,
         config,
         target,
-        enter: HookAbi::of(config, HookKind::FunctionEnter),
+        hooks: Hooks::of(config),
+        probes,
         functions: Vec::new(),
+        probes_placed: 0,
+        warnings: Vec::new(),
+        statement_lines: Vec::new(),
     };
-    injector.body(suite, &Scope::module());
+    injector.statement_lines = statements
+        .iter()
+        .map(|&o| injector.layout.line_of(o))
+        .collect();
+    injector.body(suite, &Scope::module(), None);
 
     let mut summary = SourceOutcome {
         not_instrumented: count_not_instrumented(suite),
+        statements: statements.len(),
         ..SourceOutcome::default()
     };
-    let statement_lines = statement_lines(suite, &injector.layout);
-    summary.statements = statement_lines.len();
-
-    let module_enter = HookAbi::of(config, HookKind::ModuleEnter);
-    if injector.functions.is_empty() && module_enter.is_none() {
+    let module_hooks =
+        injector.hooks.module_enter.is_some() || injector.hooks.module_exit.is_some();
+    if injector.functions.is_empty() && injector.probes_placed == 0 && !module_hooks {
         return Ok(TextOutcome {
             text: None,
             summary,
+            warnings: Vec::new(),
         });
     }
-    let mut prologue = format!("import {} as {MODULE_ALIAS}", target.hooks_module);
-    if let Some(abi) = &module_enter {
-        let site = Site::module(target, 1 + injector.module_body_line(suite));
-        prologue.push_str("; ");
-        prologue.push_str(&injector.call(abi, &site, &|_| {
-            unreachable!("module hooks have no dynamic values")
-        }));
-    }
-    injector.module_prologue(suite, &prologue);
+    injector.module_prologue(suite);
+    injector.module_epilogue(suite);
 
     summary.functions = std::mem::take(&mut injector.functions);
-    let rendered = injector.layout.render(&statement_lines);
-    summary.statements_moved = statement_lines
+    summary.probes = injector.probes_placed;
+    let warnings = std::mem::take(&mut injector.warnings);
+    let layout = injector.layout;
+    let lines: Vec<usize> = statements.iter().map(|&o| layout.line_of(o)).collect();
+    let rendered = layout.render(&statements);
+    summary.statements_moved = statements
         .iter()
-        .filter(|&&l| rendered.line_map[l] != Some(l))
+        .zip(&lines)
+        .filter(|&(&o, &line)| rendered.output_line(o) != line)
         .count();
     Ok(TextOutcome {
         text: Some(rendered.text),
         summary,
+        warnings,
     })
+}
+
+/// The configured hooks' call conventions.
+struct Hooks {
+    module_enter: Option<HookAbi>,
+    module_exit: Option<HookAbi>,
+    enter: Option<HookAbi>,
+    exit: Option<HookAbi>,
+    error: Option<HookAbi>,
+}
+
+impl Hooks {
+    fn of(config: &Config) -> Self {
+        Hooks {
+            module_enter: HookAbi::of(config, HookKind::ModuleEnter),
+            module_exit: HookAbi::of(config, HookKind::ModuleExit),
+            enter: HookAbi::of(config, HookKind::FunctionEnter),
+            exit: HookAbi::of(config, HookKind::FunctionExit),
+            error: HookAbi::of(config, HookKind::FunctionError),
+        }
+    }
+
+    /// Whether exit or error hooks need a value kept from entry.
+    fn later_use(&self, p: Placeholder) -> bool {
+        [&self.exit, &self.error]
+            .iter()
+            .any(|h| h.as_ref().is_some_and(|h| h.uses(p)))
+    }
+
+    fn later_uses_args(&self) -> bool {
+        [&self.exit, &self.error].iter().any(|h| {
+            h.as_ref().is_some_and(|h| {
+                h.params
+                    .iter()
+                    .any(|p| matches!(p, Placeholder::Arguments | Placeholder::Arg(_)))
+            })
+        })
+    }
 }
 
 /// Where a definition sits: the qualname prefix of its children and the enclosing class.
@@ -106,37 +170,65 @@ impl Scope {
     }
 }
 
+/// The enclosing function of a statement (for probe sites).
+#[derive(Clone, Copy)]
+struct InFunction<'a> {
+    name: &'a str,
+    qualname: &'a str,
+    class_name: Option<&'a str>,
+}
+
 /// The static values of one hook site.
 struct Site<'a> {
-    kind_label: String,
+    kind: HookKind,
     module: &'a str,
     file_name: &'a str,
     function: Option<&'a str>,
-    qualname: Option<String>,
-    class_name: Option<String>,
+    qualname: Option<&'a str>,
+    class_name: Option<&'a str>,
     lineno: usize,
 }
 
-impl<'a> Site<'a> {
-    fn module(target: ModuleTarget<'a>, lineno: usize) -> Self {
-        Site {
-            kind_label: HookKind::ModuleEnter.label(),
-            module: target.module,
-            file_name: target.file_name,
-            function: None,
-            qualname: None,
-            class_name: None,
-            lineno,
+/// A piece of code that runs before a statement, writable as a statement or an expression.
+struct Piece {
+    stmt: String,
+    expr: String,
+}
+
+impl Piece {
+    fn call(call: String) -> Self {
+        Piece {
+            stmt: call.clone(),
+            expr: call,
         }
     }
+
+    fn assign(target: &str, value: String) -> Self {
+        Piece {
+            stmt: format!("{target} = {value}"),
+            expr: format!("({target} := {value})"),
+        }
+    }
+}
+
+/// A probe to place: its index in the config and the statement it runs before.
+struct ProbeTarget {
+    index: usize,
+    abi: HookAbi,
 }
 
 struct Injector<'t, 'c> {
     layout: Layout<'t>,
     config: &'c Config,
     target: ModuleTarget<'c>,
-    enter: Option<HookAbi>,
+    hooks: Hooks,
+    /// Statement start offset -> probes to run before it.
+    probes: HashMap<usize, Vec<ProbeTarget>>,
     functions: Vec<String>,
+    probes_placed: usize,
+    warnings: Vec<String>,
+    /// 0-based start line of every statement, sorted.
+    statement_lines: Vec<usize>,
 }
 
 impl Injector<'_, '_> {
@@ -144,14 +236,15 @@ impl Injector<'_, '_> {
         self.layout.line_of(offset.into())
     }
 
-    /// Walks a block, instrumenting the definitions in it.
-    fn body(&mut self, body: &[Stmt], scope: &Scope) {
+    /// Walks a block: probes before its statements, instrumentation of its definitions.
+    fn body(&mut self, body: &[Stmt], scope: &Scope, within: Option<InFunction>) {
         for stmt in body {
-            self.stmt(stmt, scope);
+            self.probe_before(stmt, scope, within);
+            self.stmt(stmt, scope, within);
         }
     }
 
-    fn stmt(&mut self, stmt: &Stmt, scope: &Scope) {
+    fn stmt(&mut self, stmt: &Stmt, scope: &Scope, within: Option<InFunction>) {
         match stmt {
             Stmt::FunctionDef(f) => self.function(f, scope),
             Stmt::ClassDef(c) => {
@@ -159,136 +252,555 @@ impl Injector<'_, '_> {
                     prefix: format!("{}{}.", scope.prefix, c.name.id),
                     class_name: Some(c.name.id.to_string()),
                 };
-                self.body(&c.body, &inner);
+                let in_class = within.map(|w| InFunction {
+                    class_name: None,
+                    ..w
+                });
+                self.body(&c.body, &inner, in_class);
             }
             Stmt::If(s) => {
-                self.body(&s.body, scope);
+                self.body(&s.body, scope, within);
                 for clause in &s.elif_else_clauses {
-                    self.body(&clause.body, scope);
+                    self.body(&clause.body, scope, within);
                 }
             }
             Stmt::For(s) => {
-                self.body(&s.body, scope);
-                self.body(&s.orelse, scope);
+                self.body(&s.body, scope, within);
+                self.body(&s.orelse, scope, within);
             }
             Stmt::While(s) => {
-                self.body(&s.body, scope);
-                self.body(&s.orelse, scope);
+                self.body(&s.body, scope, within);
+                self.body(&s.orelse, scope, within);
             }
-            Stmt::With(s) => self.body(&s.body, scope),
+            Stmt::With(s) => self.body(&s.body, scope, within),
             Stmt::Try(s) => {
-                self.body(&s.body, scope);
+                self.body(&s.body, scope, within);
                 for handler in &s.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = handler;
-                    self.body(&h.body, scope);
+                    self.body(&h.body, scope, within);
                 }
-                self.body(&s.orelse, scope);
-                self.body(&s.finalbody, scope);
+                self.body(&s.orelse, scope, within);
+                self.body(&s.finalbody, scope, within);
             }
             Stmt::Match(s) => {
                 for case in &s.cases {
-                    self.body(&case.body, scope);
+                    self.body(&case.body, scope, within);
                 }
             }
             _ => {}
         }
     }
 
-    fn function(&mut self, f: &ast::StmtFunctionDef, scope: &Scope) {
-        let qualname = format!("{}{}", scope.prefix, f.name.id);
-        if self.config.selection.function(&qualname)
-            && let Some(abi) = self.enter.clone()
-        {
+    /// Places the probes configured for the line `stmt` starts on.
+    fn probe_before(&mut self, stmt: &Stmt, scope: &Scope, within: Option<InFunction>) {
+        let Some(targets) = self.probes.remove(&usize::from(stmt.start())) else {
+            return;
+        };
+        let line = self.line_of(stmt.start());
+        let mut pieces = Vec::new();
+        for t in targets {
             let site = Site {
-                kind_label: HookKind::FunctionEnter.label(),
+                kind: HookKind::Probe(t.index),
                 module: self.target.module,
                 file_name: self.target.file_name,
-                function: Some(f.name.id.as_str()),
-                qualname: Some(qualname.clone()),
-                class_name: scope.class_name.clone(),
-                lineno: self.line_of(f.name.start()) + 1,
+                function: within.map(|w| w.name),
+                qualname: within.map(|w| w.qualname),
+                class_name: within.map_or(scope.class_name.as_deref(), |w| w.class_name),
+                lineno: line + 1,
             };
-            let params = Params::of(&f.parameters);
-            let call = self.call(&abi, &site, &|p| params.value(p));
-            let header_end = self.line_of(header_end(f)) + 1;
-            self.place_statement(&f.body, 0, header_end, call);
-            self.functions.push(qualname.clone());
+            let call = self.call(&t.abi, &site, &|p| match p {
+                Placeholder::Locals => format!("{MODULE_ALIAS}._equip_locals()"),
+                other => unreachable!("{other} has no value in a probe"),
+            });
+            pieces.push(Piece::call(call));
+            self.probes_placed += 1;
         }
+        let lo = self.free_lines_above(line);
+        self.run_before(stmt, &pieces, lo, line);
+    }
+
+    /// The first line of the run of blank/comment lines directly above `line`.
+    fn free_lines_above(&self, line: usize) -> usize {
+        let mut lo = line;
+        while lo > 0
+            && self.layout.is_blank_or_comment(lo - 1)
+            && !self.layout.inside_string(lo - 1)
+            && !self.statement_lines.contains(&(lo - 1))
+        {
+            lo -= 1;
+        }
+        lo
+    }
+
+    /// Writes `pieces` so they run just before `stmt`: inline before a simple statement, in
+    /// the header expression of `if`/`for`/`with`/`match`, in the body of `try`, else on a
+    /// line of their own (window starting at line `lo`; indentation from `anchor`).
+    fn run_before(&mut self, stmt: &Stmt, pieces: &[Piece], lo: usize, anchor: usize) {
+        let header = match stmt {
+            Stmt::If(s) => Some(s.test.range()),
+            Stmt::For(s) => Some(s.iter.range()),
+            Stmt::With(s) => s.items.first().map(|i| i.context_expr.range()),
+            Stmt::Match(s) => Some(s.subject.range()),
+            _ => None,
+        };
+        if let Some(range) = header {
+            let mut prefix = String::new();
+            for p in pieces {
+                prefix.push_str(&format!("({} is None or True) and ", p.expr));
+            }
+            prefix.push('(');
+            self.layout.insert(range.start().into(), prefix);
+            self.layout.insert(range.end().into(), ")");
+            return;
+        }
+        match stmt {
+            Stmt::Try(t) if !t.body.is_empty() => {
+                let first = &t.body[0];
+                let line = self.line_of(first.start());
+                let lo = self.line_of(stmt.start()) + 1;
+                self.run_before(first, pieces, lo, line);
+            }
+            s if !ast::helpers::is_compound_statement(s) => {
+                let stmts: Vec<&str> = pieces.iter().map(|p| p.stmt.as_str()).collect();
+                self.layout
+                    .insert(stmt.start().into(), format!("{}; ", stmts.join("; ")));
+            }
+            _ => {
+                let line = self.line_of(stmt.start());
+                let stmts: Vec<&str> = pieces.iter().map(|p| p.stmt.as_str()).collect();
+                self.layout.request_line(LineRequest {
+                    lo,
+                    hi: line,
+                    anchor,
+                    indent: self.layout.indent_of(line).to_string(),
+                    code: stmts.join("; "),
+                });
+            }
+        }
+    }
+
+    fn function(&mut self, f: &ast::StmtFunctionDef, scope: &Scope) {
+        let qualname = format!("{}{}", scope.prefix, f.name.id);
+        let within = InFunction {
+            name: f.name.id.as_str(),
+            qualname: &qualname,
+            class_name: scope.class_name.as_deref(),
+        };
         let inner = Scope {
             prefix: format!("{qualname}.<locals>."),
             class_name: None,
         };
-        self.body(&f.body, &inner);
+        let selected = self.config.selection.function(&qualname)
+            && (self.hooks.enter.is_some()
+                || self.hooks.exit.is_some()
+                || self.hooks.error.is_some());
+        if selected {
+            self.instrument_function(f, &qualname, scope);
+            self.functions.push(qualname.clone());
+        }
+        self.body(&f.body, &inner, Some(within));
     }
 
-    /// Writes `code` as a statement that runs before `body[skip..]`: after the docstring or
-    /// the skipped statements, inline before the first simple statement, or on its own line
-    /// in the window starting at line `lo`.
-    fn place_statement(&mut self, body: &[Stmt], skip: usize, lo: usize, code: String) {
-        let skip = if skip == 0 && docstring(body).is_some() {
-            1
-        } else {
-            skip
+    fn instrument_function(&mut self, f: &ast::StmtFunctionDef, qualname: &str, scope: &Scope) {
+        let def_line = self.line_of(f.name.start());
+        let target = self.target;
+        let site = |kind, lineno| Site {
+            kind,
+            module: target.module,
+            file_name: target.file_name,
+            function: Some(f.name.id.as_str()),
+            qualname: Some(qualname),
+            class_name: scope.class_name.as_deref(),
+            lineno: lineno + 1,
         };
-        if skip > 0 {
-            let anchor = &body[skip - 1];
-            self.layout.insert(anchor.end().into(), format!("; {code}"));
+        let params = Params::of(&f.parameters);
+        let keep_args = self.hooks.later_uses_args();
+        let keep_enter =
+            self.hooks.enter.is_some() && self.hooks.later_use(Placeholder::EnterValue);
+        let suspends = flow::can_suspend(f);
+        let skip = usize::from(docstring(&f.body).is_some());
+        let rest = &f.body[skip..];
+        let mut wrap = self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends);
+        if wrap && rest.is_empty() {
+            wrap = false; // only a docstring: nothing can raise
+        }
+        let first_on_def_line = rest
+            .first()
+            .is_some_and(|s| self.line_of(s.start()) == def_line);
+        let shares_docstring_line = !rest.is_empty()
+            && skip == 1
+            && self.line_of(rest[0].start()) == self.line_of(f.body[0].end());
+        if wrap && shares_docstring_line {
+            self.warnings.push(format!(
+                "{}:{}: {qualname}: function-error not placed (the body shares a line with the docstring)",
+                self.target.file_name,
+                def_line + 1
+            ));
+            wrap = false;
+        }
+
+        // Values computed at entry.
+        let later = |p: Placeholder| -> String {
+            match p {
+                Placeholder::EnterValue => "_equip_e".into(),
+                Placeholder::Arguments => "_equip_a".into(),
+                Placeholder::Arg(i) => params
+                    .names
+                    .get(usize::from(i))
+                    .map_or("None".into(), |n| format!("_equip_a[{}]", py_str(n))),
+                other => unreachable!("{other} is passed explicitly"),
+            }
+        };
+        let mut entry = Vec::new();
+        if keep_args {
+            entry.push(Piece::assign("_equip_a", params.dict()));
+        }
+        if let Some(abi) = &self.hooks.enter {
+            let call = self.call(
+                abi,
+                &site(HookKind::FunctionEnter, def_line),
+                &|p| match p {
+                    Placeholder::Arguments if keep_args => "_equip_a".into(),
+                    other => params.value(other),
+                },
+            );
+            if keep_enter {
+                if wrap {
+                    entry.push(Piece::assign("_equip_e", "None".into()));
+                }
+                entry.push(Piece::assign("_equip_e", call));
+            } else {
+                entry.push(Piece::call(call));
+            }
+        }
+
+        // Returns.
+        if let Some(abi) = self.hooks.exit.clone() {
+            for r in flow::returns(&f.body) {
+                let line = self.line_of(r.start());
+                let (before, after) =
+                    self.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), &later);
+                match &r.value {
+                    Some(value) => {
+                        self.layout
+                            .insert(value.start().into(), format!("{before}("));
+                        self.layout.insert(value.end().into(), format!("){after}"));
+                    }
+                    None => self
+                        .layout
+                        .insert(r.end().into(), format!(" {before}None{after}")),
+                }
+            }
+        }
+
+        let body_indent = rest
+            .first()
+            .map(|s| self.layout.indent_of(self.line_of(s.start())).to_string())
+            .unwrap_or_default();
+        if !wrap {
+            // Entry after the docstring, inline or in the first statement.
+            if !entry.is_empty() {
+                match rest.first() {
+                    _ if skip == 1 => {
+                        let stmts: Vec<&str> = entry.iter().map(|p| p.stmt.as_str()).collect();
+                        self.layout
+                            .insert(f.body[0].end().into(), format!("; {}", stmts.join("; ")));
+                    }
+                    Some(first) => {
+                        let line = self.line_of(first.start());
+                        let lo = self.line_of(header_end(f)) + 1;
+                        self.run_before(first, &entry, lo, line);
+                    }
+                    None => {}
+                }
+            }
+            self.fall_off_exit(f, &site, &later, None);
             return;
         }
-        match body.first() {
-            Some(first) if !ast::helpers::is_compound_statement(first) => {
+
+        let first = &rest[0];
+        let first_line = self.line_of(first.start());
+        let last_line = self.line_of(f.body.last().expect("non-empty").end());
+        let def_indent = self.layout.indent_of(def_line).to_string();
+        let unit = if first_on_def_line {
+            "    ".to_string()
+        } else {
+            self.indent_unit(&def_indent, &body_indent, first_line, last_line)
+        };
+        let try_indent = if first_on_def_line {
+            format!("{def_indent}{unit}")
+        } else {
+            body_indent.clone()
+        };
+        // Simple statements all starting on one line (they may continue over several lines in
+        // brackets) form one logical line: `try:` can take them as its inline suite.
+        let single_line_body = rest.iter().all(|s| {
+            !ast::helpers::is_compound_statement(s) && self.line_of(s.start()) == first_line
+        });
+        if first_on_def_line || single_line_body {
+            // `def f(x): stmt; stmt` becomes `def f(x):` / `    try: stmt; stmt`; a body that
+            // is one line of simple statements takes the `try:` inline.
+            if first_on_def_line {
                 self.layout
-                    .insert(first.start().into(), format!("{code}; "));
+                    .split_line(first.start().into(), def_line, try_indent.clone());
             }
-            Some(first) => {
-                let line = self.line_of(first.start());
-                let indent = self.layout.indent_of(line).to_string();
-                self.layout.request_line(LineRequest {
-                    lo,
-                    hi: line,
-                    indent,
-                    code,
-                });
+            let stmts: Vec<&str> = entry.iter().map(|p| p.stmt.as_str()).collect();
+            let mut head = "try: ".to_string();
+            if !stmts.is_empty() {
+                head.push_str(&stmts.join("; "));
+                head.push_str("; ");
             }
-            None => {
-                let end = self.layout.line_count();
-                self.layout.request_line(LineRequest {
-                    lo: end,
-                    hi: end,
-                    indent: String::new(),
-                    code,
-                });
+            self.layout.insert(first.start().into(), head);
+            self.layout.forbid_statement_join(first_line);
+        } else {
+            let lo = self.line_of(if skip == 1 {
+                f.body[0].end().into()
+            } else {
+                header_end(f)
+            }) + 1;
+            self.layout.request_line(LineRequest {
+                lo,
+                hi: first_line,
+                anchor: def_line,
+                indent: body_indent.clone(),
+                code: "try:".into(),
+            });
+            for line in first_line..=last_line {
+                self.layout.indent_line(line, unit.clone());
+            }
+            if !entry.is_empty() {
+                self.run_before(first, &entry, lo, first_line);
             }
         }
+        let next = self.next_statement_line(last_line);
+        self.fall_off_exit(f, &site, &later, Some((next, body_indent.clone())));
+
+        // The handler.
+        let def_site = site(HookKind::FunctionError, def_line);
+        let exit_on_close = match (&self.hooks.exit, suspends) {
+            (Some(abi), true) => {
+                let (before, after) =
+                    self.exit_call_parts(abi, &site(HookKind::FunctionExit, def_line), &later);
+                Some(format!("{before}None{after}"))
+            }
+            _ => None,
+        };
+        let error = self.hooks.error.clone().map(|abi| {
+            self.call(&abi, &def_site, &|p| match p {
+                Placeholder::Exception => "_equip_x".into(),
+                other => later(other),
+            })
+        });
+        let handler = match (error, exit_on_close, suspends) {
+            (Some(err), Some(exit), _) => format!(
+                "except BaseException as _equip_x: ({exit} if isinstance(_equip_x, GeneratorExit) else {err}); raise"
+            ),
+            (Some(err), None, true) => format!(
+                "except BaseException as _equip_x: (None if isinstance(_equip_x, GeneratorExit) else {err}); raise"
+            ),
+            (Some(err), None, false) => format!("except BaseException as _equip_x: {err}; raise"),
+            (None, Some(exit), _) => format!("except GeneratorExit: {exit}; raise"),
+            (None, None, _) => unreachable!("wrap needs an error hook or a suspending exit"),
+        };
+        self.layout.request_line(LineRequest {
+            lo: last_line + 1,
+            hi: next,
+            anchor: def_line,
+            indent: try_indent,
+            code: handler,
+        });
+    }
+
+    /// Exit on falling off the end: appended to a last simple statement, else on a new line
+    /// after the body (inside the `try` when wrapped: `Some((next statement line, indent))`).
+    fn fall_off_exit<'s>(
+        &mut self,
+        f: &ast::StmtFunctionDef,
+        site: &dyn Fn(HookKind, usize) -> Site<'s>,
+        later: &dyn Fn(Placeholder) -> String,
+        wrapped: Option<(usize, String)>,
+    ) {
+        let Some(abi) = self.hooks.exit.clone() else {
+            return;
+        };
+        let last = f.body.last().expect("a function has a body");
+        if flow::always_leaves(&f.body) {
+            return;
+        }
+        let exit_after = |this: &Self, line: usize| {
+            let (before, after) =
+                this.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), later);
+            format!("{before}None{after}")
+        };
+        if let Some(points) = flow::fall_off_points(&f.body) {
+            for point in points {
+                // `{lineno}`: the line of the statement control falls off after.
+                let call = exit_after(self, self.line_of(point.saturating_sub(1)));
+                self.layout.insert(point, format!("; {call}"));
+            }
+            return;
+        }
+        let call = exit_after(self, self.line_of(last.start()));
+        let end_line = self.line_of(last.end());
+        let skip = usize::from(docstring(&f.body).is_some());
+        let first_line = self.line_of(f.body.get(skip).unwrap_or(last).start());
+        let (next, indent, anchor) = match wrapped {
+            // Inside the try: the first body line carries the try's extra indentation.
+            Some((next, indent)) => (next, indent, first_line),
+            None => {
+                let indent = self.layout.indent_of(first_line).to_string();
+                (
+                    self.next_statement_line(end_line),
+                    indent,
+                    self.line_of(f.name.start()),
+                )
+            }
+        };
+        self.layout.request_line(LineRequest {
+            lo: end_line + 1,
+            hi: next,
+            anchor,
+            indent,
+            code: call,
+        });
+    }
+
+    /// The extra indentation for a block re-indented under `try:`: a tab if the block's
+    /// indentation uses tabs (keeps every tab stop), else the file's own indent step.
+    fn indent_unit(
+        &self,
+        def_indent: &str,
+        body_indent: &str,
+        first: usize,
+        last: usize,
+    ) -> String {
+        let tabs = (first..=last)
+            .any(|l| !self.layout.inside_string(l) && self.layout.indent_of(l).contains('\t'));
+        if tabs {
+            return "\t".into();
+        }
+        let step = body_indent.len().saturating_sub(def_indent.len());
+        let step = if step == 0 || body_indent.contains('\x0c') {
+            4
+        } else {
+            step
+        };
+        " ".repeat(step)
+    }
+
+    /// The first line after `line` on which a statement starts (or the line count).
+    fn next_statement_line(&self, line: usize) -> usize {
+        let i = self.statement_lines.partition_point(|&l| l <= line);
+        self.statement_lines
+            .get(i)
+            .copied()
+            .unwrap_or(self.layout.line_count())
+    }
+
+    /// The exit call around a return value: `(text before the value, text after it)`.
+    fn exit_call_parts(
+        &self,
+        abi: &HookAbi,
+        site: &Site,
+        later: &dyn Fn(Placeholder) -> String,
+    ) -> (String, String) {
+        const MARK: &str = "\u{0}RETURN_VALUE\u{0}";
+        let call = self.call(abi, site, &|p| match p {
+            Placeholder::ReturnValue => MARK.into(),
+            other => later(other),
+        });
+        let (before, after) = call.split_once(MARK).expect("exit passes the return value");
+        (before.to_string(), after.to_string())
     }
 
     /// Binds the hooks module (and runs module-enter) after the docstring and
     /// `from __future__` imports.
-    fn module_prologue(&mut self, suite: &[Stmt], code: &str) {
+    fn module_prologue(&mut self, suite: &[Stmt]) {
         let skip = module_prefix_len(suite);
-        self.place_statement(suite, skip, 0, code.to_string());
+        let mut pieces = vec![Piece {
+            stmt: format!("import {} as {MODULE_ALIAS}", self.target.hooks_module),
+            expr: format!(
+                "({MODULE_ALIAS} := __import__({}))",
+                py_str(self.target.hooks_module)
+            ),
+        }];
+        if let Some(abi) = self.hooks.module_enter.clone() {
+            let line = suite
+                .get(skip)
+                .or(suite.last())
+                .map_or(0, |s| self.line_of(s.start()));
+            let site = self.module_site(HookKind::ModuleEnter, line);
+            pieces.push(Piece::call(self.call(&abi, &site, &|_| unreachable!())));
+        }
+        if skip > 0 {
+            let stmts: Vec<&str> = pieces.iter().map(|p| p.stmt.as_str()).collect();
+            self.layout.insert(
+                suite[skip - 1].end().into(),
+                format!("; {}", stmts.join("; ")),
+            );
+            return;
+        }
+        match suite.first() {
+            Some(first) => {
+                let line = self.line_of(first.start());
+                let lo = self.free_lines_above(line);
+                self.run_before(first, &pieces, lo, line);
+            }
+            None => {
+                let end = self.layout.line_count();
+                let stmts: Vec<&str> = pieces.iter().map(|p| p.stmt.as_str()).collect();
+                self.layout.request_line(LineRequest {
+                    lo: end,
+                    hi: end,
+                    anchor: 0,
+                    indent: String::new(),
+                    code: stmts.join("; "),
+                });
+            }
+        }
     }
 
-    /// 0-based line where the module body proper starts (for module-enter's `{lineno}`).
-    fn module_body_line(&self, suite: &[Stmt]) -> usize {
-        let skip = module_prefix_len(suite);
-        suite
-            .get(skip)
-            .or(suite.last())
-            .map_or(0, |s| self.line_of(s.start()))
+    /// Runs module-exit after the module body: a new last line.
+    fn module_epilogue(&mut self, suite: &[Stmt]) {
+        let Some(abi) = self.hooks.module_exit.clone() else {
+            return;
+        };
+        let line = suite.last().map_or(0, |s| self.line_of(s.start()));
+        let site = self.module_site(HookKind::ModuleExit, line);
+        let call = self.call(&abi, &site, &|_| unreachable!());
+        let end = self.layout.line_count();
+        self.layout.request_line(LineRequest {
+            lo: end,
+            hi: end,
+            anchor: 0,
+            indent: String::new(),
+            code: call,
+        });
+    }
+
+    fn module_site(&self, kind: HookKind, line: usize) -> Site<'_> {
+        Site {
+            kind,
+            module: self.target.module,
+            file_name: self.target.file_name,
+            function: None,
+            qualname: None,
+            class_name: None,
+            lineno: line + 1,
+        }
     }
 
     /// `_equip_h.<hook>(<site>, <values>)` for a site.
     fn call(&self, abi: &HookAbi, site: &Site, dynamic: &dyn Fn(Placeholder) -> String) -> String {
         let mut args = Vec::with_capacity(abi.params.len() + 1);
         if abi.site_arg {
-            let place = match &site.qualname {
+            let place = match site.qualname {
                 Some(q) => format!("{}:{q}", site.module),
                 None => site.module.to_string(),
             };
             args.push(format!(
                 "({}, {}, {}, {})",
-                py_str(&site.kind_label),
+                py_str(&site.kind.label()),
                 py_str(site.file_name),
                 site.lineno,
                 py_str(&place)
@@ -299,8 +811,8 @@ impl Injector<'_, '_> {
                 Placeholder::Module => py_str(site.module),
                 Placeholder::FileName => py_str(site.file_name),
                 Placeholder::Function => py_opt_str(site.function),
-                Placeholder::Qualname => py_opt_str(site.qualname.as_deref()),
-                Placeholder::ClassName => py_opt_str(site.class_name.as_deref()),
+                Placeholder::Qualname => py_opt_str(site.qualname),
+                Placeholder::ClassName => py_opt_str(site.class_name),
                 Placeholder::Lineno => site.lineno.to_string(),
                 other => dynamic(*other),
             });
@@ -323,7 +835,7 @@ fn module_prefix_len(suite: &[Stmt]) -> usize {
     n
 }
 
-/// The end of a function's header (name, type parameters, parameters, return annotation).
+/// The end of a function's header (type parameters, parameters, return annotation).
 fn header_end(f: &ast::StmtFunctionDef) -> usize {
     let mut end = f.parameters.end();
     if let Some(r) = &f.returns {
@@ -356,17 +868,20 @@ impl Params {
         Params { names }
     }
 
+    /// `{'a': a, ...}`.
+    fn dict(&self) -> String {
+        let items: Vec<String> = self
+            .names
+            .iter()
+            .map(|n| format!("{}: {n}", py_str(n)))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
+
     /// Source for a dynamic placeholder available at function entry.
     fn value(&self, p: Placeholder) -> String {
         match p {
-            Placeholder::Arguments => {
-                let items: Vec<String> = self
-                    .names
-                    .iter()
-                    .map(|n| format!("{}: {n}", py_str(n)))
-                    .collect();
-                format!("{{{}}}", items.join(", "))
-            }
+            Placeholder::Arguments => self.dict(),
             Placeholder::Arg(i) => self
                 .names
                 .get(usize::from(i))
@@ -377,18 +892,108 @@ impl Params {
     }
 }
 
-/// 0-based start lines of every statement in the module, nested ones included.
-fn statement_lines(suite: &[Stmt], layout: &Layout) -> Vec<usize> {
-    struct Lines<'l, 't>(&'l Layout<'t>, Vec<usize>);
-    impl<'a> StatementVisitor<'a> for Lines<'_, '_> {
+/// Marks every simple statement that directly follows a simple sibling statement ending on
+/// the line above as joinable with `; ` (a last-resort way to pay for a new line).
+fn allow_statement_joins(suite: &[Stmt], layout: &mut Layout) {
+    struct Joins<'l, 't>(&'l mut Layout<'t>);
+    impl Joins<'_, '_> {
+        fn block(&mut self, body: &[Stmt]) {
+            for pair in body.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                if ast::helpers::is_compound_statement(a) || ast::helpers::is_compound_statement(b)
+                {
+                    continue;
+                }
+                let line = self.0.line_of(b.start().into());
+                let first_on_line = self.0.line_start(line) + self.0.indent_of(line).len()
+                    == usize::from(b.start());
+                if first_on_line && line > 0 && self.0.line_of(a.end().into()) == line - 1 {
+                    self.0.allow_statement_join(line);
+                }
+            }
+        }
+    }
+    impl<'a> StatementVisitor<'a> for Joins<'_, '_> {
+        fn visit_body(&mut self, body: &'a [Stmt]) {
+            self.block(body);
+            statement_visitor::walk_body(self, body);
+        }
+    }
+    Joins(layout).visit_body(suite);
+}
+
+/// Start offsets of every statement in the module, nested ones included, sorted.
+fn statement_offsets(suite: &[Stmt]) -> Vec<usize> {
+    struct Offsets(Vec<usize>);
+    impl<'a> StatementVisitor<'a> for Offsets {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            self.1.push(self.0.line_of(stmt.start().into()));
+            self.0.push(stmt.start().into());
             statement_visitor::walk_stmt(self, stmt);
         }
     }
-    let mut v = Lines(layout, Vec::new());
+    let mut v = Offsets(Vec::new());
     v.visit_body(suite);
-    v.1
+    v.0.sort_unstable();
+    v.0
+}
+
+/// Finds the statement each of this module's probes runs before (the outermost statement
+/// starting on its line). Errors for a line without one, naming the nearest lines that have
+/// one, and for the docstring or a `from __future__` import.
+fn probe_targets(
+    config: &Config,
+    target: ModuleTarget<'_>,
+    suite: &[Stmt],
+    layout: &Layout,
+) -> Result<HashMap<usize, Vec<ProbeTarget>>, SourceError> {
+    let mut out: HashMap<usize, Vec<ProbeTarget>> = HashMap::new();
+    let wanted: Vec<usize> = (0..config.probes.len())
+        .filter(|&i| config.probes[i].module == target.module)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let mut by_line: Vec<(usize, usize)> = Vec::new(); // (1-based line, offset), outermost first
+    struct Collect<'l, 't>(&'l Layout<'t>, &'l mut Vec<(usize, usize)>);
+    impl<'a> StatementVisitor<'a> for Collect<'_, '_> {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            let offset = usize::from(stmt.start());
+            self.1.push((self.0.line_of(offset) + 1, offset));
+            statement_visitor::walk_stmt(self, stmt);
+        }
+    }
+    Collect(layout, &mut by_line).visit_body(suite);
+    let prefix = module_prefix_len(suite);
+    let protected: Vec<usize> = suite[..prefix].iter().map(|s| s.start().into()).collect();
+    for i in wanted {
+        let probe = &config.probes[i];
+        let line = probe.line as usize;
+        let Some(&(_, offset)) = by_line.iter().find(|(l, _)| *l == line) else {
+            let before = by_line.iter().map(|(l, _)| *l).filter(|l| *l < line).max();
+            let after = by_line.iter().map(|(l, _)| *l).filter(|l| *l > line).min();
+            let nearest = match (before, after) {
+                (Some(b), Some(a)) => format!("the nearest statements start on lines {b} and {a}"),
+                (Some(b), None) => format!("the last statement starts on line {b}"),
+                (None, Some(a)) => format!("the first statement starts on line {a}"),
+                (None, None) => "the module has no statements".into(),
+            };
+            return Err(SourceError::Probe(format!(
+                "probes[{i}]: no statement starts on line {line} of {} ({}); {nearest}",
+                target.module, target.file_name
+            )));
+        };
+        if protected.contains(&offset) {
+            return Err(SourceError::Probe(format!(
+                "probes[{i}]: line {line} of {} is its docstring or a `from __future__` import, which must stay first",
+                target.module
+            )));
+        }
+        let abi = HookAbi::of(config, HookKind::Probe(i)).expect("probe snippets exist");
+        out.entry(offset)
+            .or_default()
+            .push(ProbeTarget { index: i, abi });
+    }
+    Ok(out)
 }
 
 /// Counts lambdas, comprehensions and class bodies, which are not instrumented.
@@ -415,86 +1020,4 @@ fn count_not_instrumented(suite: &[Stmt]) -> NotInstrumented {
     let mut c = Count(NotInstrumented::default());
     c.visit_body(suite);
     c.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(text: &str) -> Config {
-        Config::from_toml_str(text, "equip.toml").unwrap()
-    }
-
-    fn run(src: &str, cfg: &Config) -> TextOutcome {
-        let target = ModuleTarget {
-            module: "pkg.mod",
-            file_name: "pkg/mod.py",
-            hooks_module: "_equip_hooks_pkg",
-        };
-        instrument_text(src, target, cfg).unwrap()
-    }
-
-    const ENTER: &str = "[hooks]\non-hook-error = \"raise\"\nfunction-enter = \"t.start({qualname}, {arguments})\"\n";
-
-    #[test]
-    fn inline_enter_after_docstring_and_before_simple_statements() {
-        let src = "\"\"\"Module doc.\"\"\"\nfrom __future__ import annotations\n\ndef f(a, *args, b=1, **kw):\n    \"\"\"Doc.\"\"\"\n    return a\n\nclass C:\n    def m(self):\n        return 1\n";
-        let out = run(src, &config(ENTER));
-        let text = out.text.unwrap();
-        assert_eq!(
-            text,
-            "\"\"\"Module doc.\"\"\"\nfrom __future__ import annotations; import _equip_hooks_pkg as _equip_h\n\ndef f(a, *args, b=1, **kw):\n    \"\"\"Doc.\"\"\"; _equip_h._equip_function_enter('f', {'a': a, 'args': args, 'b': b, 'kw': kw})\n    return a\n\nclass C:\n    def m(self):\n        _equip_h._equip_function_enter('C.m', {'self': self}); return 1\n"
-        );
-        assert_eq!(out.summary.functions, vec!["f", "C.m"]);
-        assert_eq!(out.summary.statements_moved, 0);
-        assert_eq!(out.summary.not_instrumented.class_bodies, 1);
-    }
-
-    #[test]
-    fn compound_first_statement_uses_a_line_and_counts_moves() {
-        let src = "import os\n\n\ndef f(x):\n    if x:\n        return 1\n    return 2\n";
-        let out = run(src, &config(ENTER));
-        let text = out.text.unwrap();
-        assert_eq!(
-            text,
-            "import _equip_hooks_pkg as _equip_h; import os\n\ndef f(x):\n    _equip_h._equip_function_enter('f', {'x': x})\n    if x:\n        return 1\n    return 2\n"
-        );
-        assert_eq!(out.summary.statements_moved, 1); // the def moved up one line
-    }
-
-    #[test]
-    fn qualnames_nested_and_selection() {
-        let cfg = config(&format!(
-            "{ENTER}[select]\nfunctions = [\"outer.<locals>.*\", \"C.*\"]\n"
-        ));
-        let src = "def outer():\n    def inner():\n        pass\n    return inner\nclass C:\n    class D:\n        def m(self): pass\n    def n(self): pass\n";
-        let out = run(src, &cfg);
-        assert_eq!(out.summary.functions, vec!["outer.<locals>.inner", "C.n"]);
-        let text = out.text.unwrap();
-        assert!(text.contains("def m(self): pass\n"));
-        assert!(
-            text.contains(
-                "def n(self): _equip_h._equip_function_enter('C.n', {'self': self}); pass\n"
-            ),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn nothing_selected_leaves_the_file_alone() {
-        let cfg = config(&format!("{ENTER}[select]\nfunctions = [\"nope\"]\n"));
-        assert!(run("def f(): pass\n", &cfg).text.is_none());
-    }
-
-    #[test]
-    fn module_enter_and_site_tuple_for_warn_policy() {
-        let cfg = config("[hooks]\nmodule-enter = \"print({module}, {lineno})\"\n");
-        let out = run("# comment\nimport os\n", &cfg);
-        assert_eq!(
-            out.text.unwrap(),
-            "# comment\nimport _equip_hooks_pkg as _equip_h; _equip_h._equip_module_enter(('module-enter', 'pkg/mod.py', 2, 'pkg.mod'), 'pkg.mod', 2); import os\n"
-        );
-        let out = run("", &cfg);
-        assert!(out.text.unwrap().starts_with("import _equip_hooks_pkg"));
-    }
 }

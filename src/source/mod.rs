@@ -2,8 +2,10 @@
 //! text without moving original statements, encode back.
 
 pub mod encoding;
+pub mod flow;
 pub mod inject;
 pub mod layout;
+pub mod lines;
 pub mod syntax;
 
 use serde::Serialize;
@@ -56,6 +58,8 @@ pub struct SourceOutcome {
     pub statements: usize,
     /// Original statements whose line number changed.
     pub statements_moved: usize,
+    /// Hooks that could not be placed, with the reason.
+    pub warnings: Vec<String>,
 }
 
 /// Why a source file could not be instrumented.
@@ -91,11 +95,8 @@ pub fn instrument(
 ) -> Result<SourceOutcome, SourceError> {
     let decoded = encoding::decode(bytes).map_err(SourceError::Encoding)?;
     let outcome = inject::instrument_text(&decoded.text, target, config)?;
-    Ok(match outcome.text {
-        Some(text) => SourceOutcome {
-            new_bytes: Some(encoding::encode(&decoded, &text)),
-            ..outcome.summary
-        },
-        None => outcome.summary,
-    })
+    let mut summary = outcome.summary;
+    summary.warnings = outcome.warnings;
+    summary.new_bytes = outcome.text.map(|text| encoding::encode(&decoded, &text));
+    Ok(summary)
 }

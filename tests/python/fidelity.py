@@ -1,0 +1,153 @@
+"""Line fidelity of instrumented ``.py`` files, measured with the running interpreter's ``ast``.
+
+    python fidelity.py ORIGINAL_DIR INSTRUMENTED_DIR [--json]
+
+For every ``.py`` file under ORIGINAL_DIR that compiles with this interpreter, the file of
+the same relative path under INSTRUMENTED_DIR must compile too. The original statements
+(every ``ast.stmt``, nested ones included, in pre-order) are matched with the instrumented
+file's statements after removing what equip-wheel injected (statements that only bind or call
+``_equip_`` names, and the ``try`` blocks whose handler is equip-wheel's); a statement is kept
+when its line number and its kind are unchanged. Runs on Python 3.8+ (no newer syntax here).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+BODY_FIELDS = ("body", "orelse", "finalbody")
+
+
+def _is_equip_name(node: ast.AST) -> bool:
+    return isinstance(node, ast.Name) and node.id.startswith("_equip_")
+
+
+def _is_equip_call(node: ast.AST) -> bool:
+    """``_equip_h.<hook>(...)``."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and _is_equip_name(node.func.value)
+    )
+
+
+def is_injected(stmt: ast.stmt) -> bool:
+    """Whether a statement is entirely equip-wheel's."""
+    if isinstance(stmt, ast.Import):
+        return all(a.asname == "_equip_h" for a in stmt.names)
+    if isinstance(stmt, ast.Assign):
+        return all(_is_equip_name(t) for t in stmt.targets)
+    if isinstance(stmt, ast.Expr):
+        return _is_equip_call(stmt.value)
+    return False
+
+
+def is_injected_try(stmt: ast.stmt) -> bool:
+    """The ``try`` equip-wheel wraps a function body in."""
+    if not isinstance(stmt, ast.Try) or len(stmt.handlers) != 1 or stmt.orelse or stmt.finalbody:
+        return False
+    handler = stmt.handlers[0]
+    if handler.name == "_equip_x":
+        return True
+    return (
+        isinstance(handler.type, ast.Name)
+        and handler.type.id == "GeneratorExit"
+        and any(_is_equip_call(n) for n in ast.walk(handler))
+    )
+
+
+def statements(body: List[ast.stmt], strip: bool) -> Iterator[ast.stmt]:
+    """Pre-order walk of statements; with ``strip``, equip-wheel's are removed."""
+    for stmt in body:
+        if strip and is_injected(stmt):
+            continue
+        if strip and is_injected_try(stmt):
+            yield from statements(stmt.body, strip)
+            continue
+        yield stmt
+        for field in BODY_FIELDS:
+            yield from statements(getattr(stmt, field, None) or [], strip)
+        for handler in getattr(stmt, "handlers", None) or []:
+            yield from statements(handler.body, strip)
+        for case in getattr(stmt, "cases", None) or []:
+            yield from statements(case.body, strip)
+
+
+def compare(original: bytes, instrumented: bytes) -> Tuple[int, int, List[Tuple[int, int, str]]]:
+    """(statements, kept, moved as (old line, new line, kind)) for one file."""
+    old = list(statements(ast.parse(original).body, strip=False))
+    new = list(statements(ast.parse(instrumented).body, strip=True))
+    if len(old) != len(new):
+        raise ValueError(f"statement count differs: {len(old)} original, {len(new)} instrumented")
+    moved = [
+        (a.lineno, b.lineno, type(a).__name__)
+        for a, b in zip(old, new)
+        if a.lineno != b.lineno or type(a) is not type(b)
+    ]
+    return len(old), len(old) - len(moved), moved
+
+
+def measure(original_dir: Path, instrumented_dir: Path) -> Dict[str, object]:
+    """Fidelity and compilation over every ``.py`` file of ``original_dir``."""
+    total = kept = files = 0
+    not_compiling: List[str] = []
+    mismatched: List[str] = []
+    worst: List[Tuple[str, int, int]] = []
+    for path in sorted(original_dir.rglob("*.py")):
+        rel = path.relative_to(original_dir)
+        source = path.read_bytes()
+        try:
+            compile(source, str(path), "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            continue  # the original does not compile here either
+        files += 1
+        target = instrumented_dir / rel
+        new_source = target.read_bytes() if target.exists() else b""
+        try:
+            compile(new_source, str(target), "exec", dont_inherit=True)
+        except (SyntaxError, ValueError) as e:
+            not_compiling.append(f"{rel}: {e}")
+            continue
+        try:
+            n, k, _ = compare(source, new_source)
+        except ValueError as e:
+            mismatched.append(f"{rel}: {e}")
+            continue
+        total += n
+        kept += k
+        if n != k:
+            worst.append((str(rel), n - k, n))
+    worst.sort(key=lambda w: -w[1])
+    return {
+        "python": "%d.%d" % sys.version_info[:2],
+        "files": files,
+        "statements": total,
+        "kept": kept,
+        "ratio": kept / total if total else 1.0,
+        "not_compiling": not_compiling,
+        "mismatched": mismatched,
+        "worst": worst[:10],
+    }
+
+
+if __name__ == "__main__":
+    result = measure(Path(sys.argv[1]), Path(sys.argv[2]))
+    if "--json" in sys.argv:
+        print(json.dumps(result))
+    else:
+        print(
+            "Python {python}: {kept}/{statements} statements kept their line ({pct:.3f}%) "
+            "in {files} files; {nc} did not compile, {mm} mismatched".format(
+                pct=100 * result["ratio"],
+                nc=len(result["not_compiling"]),
+                mm=len(result["mismatched"]),
+                **result,
+            )
+        )
+        for w in result["worst"]:
+            print("  ", w)
+        for line in result["not_compiling"][:10] + result["mismatched"][:10]:
+            print("  !", line)
