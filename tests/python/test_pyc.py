@@ -108,3 +108,24 @@ def test_unsupported_magic_is_named_or_skipped(tmp_path: Path) -> None:
     assert [s["member"] for s in data["skipped"]] == ["shapes/core.pyc"]
     assert any("Python 3.14" in w for w in data["warnings"])
     assert [m["member"] for m in data["modules"]] == ["shapes/__init__.pyc"]
+
+
+@pytest.mark.parametrize("minor", ["3.11", "3.13"])
+def test_pyc_and_py_builds_report_the_same_events(minor: str, shapes_wheel: Path,
+                                                  tmp_path: Path) -> None:
+    """Differential oracle on the fixture: the .py-instrumented and the .pyc-instrumented
+    builds of the same package, running the same self-check, give identical probe counts."""
+    python = harness.require_python(minor)
+    sourceless = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
+    summaries = {}
+    for label, wheel in [("py", shapes_wheel), ("pyc", sourceless)]:
+        out, _ = pyc_support.instrument(wheel, tmp_path / f"out-{label}")
+        venv = harness.Venv.create(python, tmp_path / f"venv-{label}")
+        venv.pip_install("--no-deps", "--no-index", out)
+        probe = tmp_path / f"probe-{label}.json"
+        _run(venv, probe, tmp_path)
+        summaries[label] = pyc_support.read_probe(probe)
+    py, pyc = summaries["py"], summaries["pyc"]
+    assert py["mismatches"] == [] and pyc["mismatches"] == []
+    assert pyc["per_function"] == py["per_function"]
+    assert pyc["counts"] == py["counts"]
