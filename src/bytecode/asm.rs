@@ -37,6 +37,9 @@ impl fmt::Display for AsmError {
 
 impl std::error::Error for AsmError {}
 
+/// Deepest stack accepted; deeper means code whose loops grow the stack (not CPython's).
+const MAX_STACK: i64 = 1 << 20;
+
 /// Code units an argument needs (1 plus its EXTENDED_ARG prefixes).
 fn units_for(arg: u32) -> u32 {
     match arg {
@@ -163,7 +166,7 @@ impl Body {
         })
     }
 
-    /// Unit offset of every line entry, checked to be in order.
+    /// Byte offset of every line entry, checked to be in order.
     fn line_offsets(&self, layout: &Layout) -> Result<Vec<u32>, AsmError> {
         let mut pos_of_id = vec![usize::MAX; self.next_id as usize];
         for (i, ins) in self.instrs.iter().enumerate() {
@@ -173,14 +176,14 @@ impl Body {
         let mut last = 0;
         for e in &self.lines {
             let off = if e.anchor == END {
-                layout.total
+                2 * layout.total
             } else {
                 let p = *pos_of_id
                     .get(e.anchor as usize)
                     .filter(|&&p| p != usize::MAX)
                     .ok_or_else(|| AsmError("line entry for a missing instruction".into()))?;
                 let size = layout.units[p] + self.cache(self.instrs[p].op);
-                layout.starts[p] + e.unit.min(size)
+                2 * layout.starts[p] + e.byte.min(2 * size)
             };
             if off < last {
                 return Err(AsmError("line entries out of order".into()));
@@ -200,7 +203,7 @@ impl Body {
                 let mut prev_line = self.firstlineno;
                 for (e, &off) in self.lines.iter().zip(&offs) {
                     let line = e.loc.line.unwrap_or(prev_line);
-                    let mut bdelta = (off - prev_off) * 2;
+                    let mut bdelta = off - prev_off;
                     let mut ldelta = line - prev_line;
                     while bdelta > 255 {
                         out.extend_from_slice(&[255, 0]);
@@ -224,8 +227,8 @@ impl Body {
             10 => {
                 let mut prev_line = self.firstlineno;
                 for (k, e) in self.lines.iter().enumerate() {
-                    let end = offs.get(k + 1).copied().unwrap_or(layout.total);
-                    let mut bdelta = (end - offs[k]) * 2;
+                    let end = offs.get(k + 1).copied().unwrap_or(2 * layout.total);
+                    let mut bdelta = end - offs[k];
                     if bdelta == 0 {
                         continue;
                     }
@@ -256,8 +259,8 @@ impl Body {
             _ => {
                 let mut prev_line = i64::from(self.firstlineno);
                 for (k, e) in self.lines.iter().enumerate() {
-                    let end = offs.get(k + 1).copied().unwrap_or(layout.total);
-                    let mut len = end - offs[k];
+                    let end = offs.get(k + 1).copied().unwrap_or(2 * layout.total);
+                    let mut len = (end - offs[k]) / 2;
                     while len > 0 {
                         let chunk = len.min(8);
                         write_location(&mut out, &e.loc, chunk, &mut prev_line)?;
@@ -358,6 +361,12 @@ impl Body {
                     )));
                 }
                 max = max.max(new);
+                if max > MAX_STACK {
+                    return Err(AsmError(format!(
+                        "stack depth grows without bound (past {MAX_STACK}) at {} (instruction {p})",
+                        info.name
+                    )));
+                }
                 if Some(ins.op) == return_const {
                     max = max.max(depth + 1);
                 }

@@ -245,8 +245,9 @@ impl<'m> CodeView<'m> {
     }
 
     /// The parameters in signature order (positional-only, regular, `*args`, keyword-only,
-    /// `**kwargs`): these are the first local slots, in that order.
-    pub fn parameters(&self) -> Vec<String> {
+    /// `**kwargs`): these are the first local slots, in that order. `None` when the counts
+    /// do not fit the local names (not a code object CPython made).
+    pub fn parameters(&self) -> Option<Vec<String>> {
         let i = self.ints();
         let n = i.argcount.max(0) as usize
             + i.kwonlyargcount.max(0) as usize
@@ -257,6 +258,9 @@ impl<'m> CodeView<'m> {
         } else {
             self.names(Field::Varnames)
         };
+        if i.argcount < 0 || i.kwonlyargcount < 0 || n > locals.len() {
+            return None;
+        }
         // Argument order in the slots: positional, keyword-only, *args, **kwargs.
         let pos = i.argcount.max(0) as usize;
         let kwonly = i.kwonlyargcount.max(0) as usize;
@@ -272,7 +276,7 @@ impl<'m> CodeView<'m> {
         out.extend(varargs);
         out.extend((pos..pos + kwonly).map(get));
         out.extend(varkw);
-        out
+        Some(out)
     }
 
     /// The nested code objects in `co_consts`, with their index there.

@@ -57,14 +57,15 @@ impl Location {
     }
 }
 
-/// One entry of the line table: from `unit` code units into instruction `anchor` on, the
-/// location is `loc` (until the next entry).
+/// One entry of the line table: from `byte` bytes into instruction `anchor` on, the
+/// location is `loc` (until the next entry). The offset is almost always 0; 3.8/3.9 tables
+/// split long byte gaps into 255-byte steps, which can end inside an instruction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LineEntry {
     /// The instruction the entry starts in ([`END`] for the end of the code).
     pub anchor: Id,
-    /// Code units into that instruction (0 almost always).
-    pub unit: u32,
+    /// Bytes into that instruction (0 almost always).
+    pub byte: u32,
     /// The location.
     pub loc: Location,
 }
@@ -166,7 +167,7 @@ impl Body {
                 } else {
                     index[&e.anchor]
                 },
-                e.unit,
+                e.byte,
             )
         };
         for (i, _) in self.instrs.iter().enumerate() {
@@ -293,14 +294,15 @@ impl Body {
                 })?;
             ins.target = Some(target);
         }
-        let anchor = |unit: usize| -> Result<(Id, u32), DisasmError> {
-            if unit == n_units {
+        // (instruction, bytes into it) of a byte offset.
+        let anchor = |byte: usize| -> Result<(Id, u32), DisasmError> {
+            if byte == code.len() {
                 return Ok((END, 0));
             }
             let owner = *unit_owner
-                .get(unit)
-                .ok_or_else(|| err(2 * unit, "line table points past the code"))?;
-            Ok((owner, (unit - starts[owner as usize] as usize) as u32))
+                .get(byte / 2)
+                .ok_or_else(|| err(byte, "line table points past the code"))?;
+            Ok((owner, (byte - 2 * starts[owner as usize] as usize) as u32))
         };
         let mut lines = Vec::new();
         match table.minor {
@@ -313,13 +315,10 @@ impl Body {
                 for pair in line_table.chunks_exact(2) {
                     addr += usize::from(pair[0]);
                     line += i32::from(pair[1] as i8);
-                    if addr % 2 != 0 {
-                        return Err(err(addr, "co_lnotab points into an instruction"));
-                    }
-                    let (a, unit) = anchor((addr / 2).min(n_units))?;
+                    let (a, byte) = anchor(addr.min(code.len()))?;
                     lines.push(LineEntry {
                         anchor: a,
-                        unit,
+                        byte,
                         loc: Location::line(line),
                     });
                 }
@@ -343,10 +342,10 @@ impl Body {
                     if start % 2 != 0 {
                         return Err(err(start, "co_linetable points into a code unit"));
                     }
-                    let (a, unit) = anchor(start / 2)?;
+                    let (a, byte) = anchor(start)?;
                     lines.push(LineEntry {
                         anchor: a,
-                        unit,
+                        byte,
                         loc,
                     });
                 }
@@ -412,10 +411,10 @@ impl Body {
                     if unit >= n_units {
                         return Err(err(at, "location table runs past the code"));
                     }
-                    let (a, u) = anchor(unit)?;
+                    let (a, byte) = anchor(2 * unit)?;
                     lines.push(LineEntry {
                         anchor: a,
-                        unit: u,
+                        byte,
                         loc,
                     });
                     unit += len;

@@ -815,7 +815,7 @@ impl<'p, 't> Injector<'p, 't> {
             }
         }
         for e in &mut self.body.lines {
-            if e.anchor == x && e.unit > 0 {
+            if e.anchor == x && e.byte > 0 {
                 e.anchor = moved;
             }
         }
@@ -855,12 +855,12 @@ impl<'p, 't> Injector<'p, 't> {
             [
                 LineEntry {
                     anchor: first,
-                    unit: 0,
+                    byte: 0,
                     loc,
                 },
                 LineEntry {
                     anchor: x,
-                    unit: 0,
+                    byte: 0,
                     loc: x_loc,
                 },
             ],
@@ -924,7 +924,9 @@ impl<'p, 't> Injector<'p, 't> {
     fn function(&mut self) -> Result<(), PycError> {
         let view = CodeView::new(&self.pyc.marshal, self.info.node).expect("code");
         let locals = view.locals();
-        let param_names = view.parameters();
+        let param_names = view
+            .parameters()
+            .ok_or_else(|| self.err("argument counts exceed the local variables"))?;
         self.params = param_names
             .iter()
             .map(|p| {
@@ -1303,7 +1305,7 @@ impl<'p, 't> Injector<'p, 't> {
             at,
             LineEntry {
                 anchor: first,
-                unit: 0,
+                byte: 0,
                 loc,
             },
         );

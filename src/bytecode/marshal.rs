@@ -677,7 +677,7 @@ impl Reader<'_> {
                 let index = self.i32()?;
                 let ok = usize::try_from(index)
                     .ok()
-                    .and_then(|i| self.refs.get(i).copied())
+                    .and_then(|i| self.refs.get(i).copied().flatten())
                     .is_some();
                 if !ok {
                     self.pos = at;

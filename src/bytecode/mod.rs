@@ -11,6 +11,8 @@
 pub mod asm;
 pub mod code;
 pub mod disasm;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inject;
 pub mod marshal;
 pub mod tables;
