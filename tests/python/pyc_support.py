@@ -113,6 +113,22 @@ def read_probe(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
+def merge_probes(paths) -> dict:
+    """The summaries of several processes added up."""
+    total = {"counts": {}, "per_function": {}, "mismatches": [], "open": 0}
+    for path in paths:
+        data = read_probe(path)
+        for k, v in data["counts"].items():
+            total["counts"][k] = total["counts"].get(k, 0) + v
+        for q, c in data["per_function"].items():
+            mine = total["per_function"].setdefault(q, {"enter": 0, "exit": 0, "error": 0})
+            for k, v in c.items():
+                mine[k] += v
+        total["mismatches"] += data["mismatches"]
+        total["open"] += data["open"]
+    return total
+
+
 def instrument(wheel: Path, out_dir: Path, config: Path = PROBE_CONFIG) -> tuple[Path, dict]:
     """Instruments `wheel` with the CLI; returns the output wheel and the JSON report."""
     report = out_dir / "report.json"
