@@ -1,13 +1,27 @@
 //! The `equip_wheel._native` extension module (PyO3): the CLI entry point used by the
-//! console script and `python -m equip_wheel`.
+//! console script and `python -m equip_wheel`, and the primitives under the typed Python API
+//! (`python/equip_wheel/_api.py`) and the PEP 517 wrapper (`python/equip_wheel/build.py`).
+//!
+//! Reports cross the boundary as JSON text (the same serialization as `--report`); the
+//! Python side turns them into typed objects. Errors are raised as the classes of
+//! `equip_wheel.errors`, with their structured fields set. Long work (instrumenting,
+//! verifying) runs on a worker thread without the GIL while this thread polls for Ctrl-C.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::cli;
+use crate::config::{self, Config};
+use crate::error::{ConfigError, Error};
+use crate::instrument::{InstrumentOptions, instrument_wheel as instrument};
+use crate::wheel::metadata;
+use crate::wheel::verify::verify_wheel as verify;
 
 /// Runs the equip-wheel command line with `argv` (program name first) and returns the exit
 /// code. The work runs without the GIL; Ctrl-C cancels it between members and raises
@@ -37,13 +51,271 @@ fn run_interruptible<T: Send + 'static>(
         py.detach(|| std::thread::sleep(Duration::from_millis(20)));
     }
     py.detach(|| handle.join())
-        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("equip-wheel worker panicked"))
+        .map_err(|_| PyRuntimeError::new_err("equip-wheel worker panicked"))
+}
+
+/// A validated configuration (wrapped by `equip_wheel.Config`).
+#[pyclass(name = "NativeConfig", module = "equip_wheel._native", frozen)]
+struct NativeConfig {
+    inner: Arc<Config>,
+}
+
+#[pymethods]
+impl NativeConfig {
+    /// Where the configuration came from: a file path or `preset:NAME`.
+    #[getter]
+    fn origin(&self) -> &str {
+        &self.inner.origin
+    }
+
+    /// sha256 (hex) of the normalized configuration.
+    #[getter]
+    fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// The normalized configuration as JSON text (what the provenance file records).
+    #[getter]
+    fn normalized_json(&self) -> String {
+        serde_json::to_string(&self.inner.normalized).expect("JSON values serialize")
+    }
+
+    /// `output.local-version`, if set.
+    #[getter]
+    fn local_version(&self) -> Option<&str> {
+        self.inner.output.local_version.as_deref()
+    }
+
+    /// `output.build-tag`, if set.
+    #[getter]
+    fn build_tag(&self) -> Option<&str> {
+        self.inner.output.build_tag.as_deref()
+    }
+
+    /// `build-backend` of `[tool.equip-wheel]`, if loaded from a pyproject.toml.
+    #[getter]
+    fn build_backend(&self) -> Option<&str> {
+        self.inner.backend.build_backend.as_deref()
+    }
+
+    /// `backend-path` of `[tool.equip-wheel]` (empty if not given).
+    #[getter]
+    fn backend_path(&self) -> Vec<String> {
+        self.inner.backend.backend_path.clone()
+    }
+
+    /// `enabled` of `[tool.equip-wheel]`, if given.
+    #[getter]
+    fn enabled(&self) -> Option<bool> {
+        self.inner.backend.enabled
+    }
+}
+
+/// Loads and validates a configuration: from `path` (an equip.toml, or a pyproject.toml's
+/// `[tool.equip-wheel]`), a `preset`, equip.toml-style `text` (named `origin` in errors), or,
+/// with none of them, discovered in `cwd` like the CLI does.
+#[pyfunction]
+#[pyo3(signature = (path=None, preset=None, text=None, origin=None, cwd=None))]
+fn load_config(
+    py: Python<'_>,
+    path: Option<PathBuf>,
+    preset: Option<String>,
+    text: Option<String>,
+    origin: Option<String>,
+    cwd: Option<PathBuf>,
+) -> PyResult<NativeConfig> {
+    let result = py.detach(move || -> Result<Config, ConfigError> {
+        let given = [path.is_some(), preset.is_some(), text.is_some()];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(ConfigError::new(
+                "<arguments>",
+                "give at most one of path, preset and text (a config text or file can start from a preset with `preset = \"NAME\"`)",
+            ));
+        }
+        if let Some(text) = text {
+            return Config::from_toml_str(&text, origin.as_deref().unwrap_or("<string>"));
+        }
+        let cwd = cwd.unwrap_or_else(|| PathBuf::from("."));
+        config::resolve(path.as_deref(), preset.as_deref(), &cwd)
+    });
+    match result {
+        Ok(c) => Ok(NativeConfig { inner: Arc::new(c) }),
+        Err(e) => Err(to_py_err(py, Error::Config(e))),
+    }
+}
+
+/// Instruments one wheel with `config`; returns the report as JSON text.
+#[pyfunction]
+#[pyo3(signature = (path, config, out_dir, in_place=false, dry_run=false))]
+fn instrument_wheel(
+    py: Python<'_>,
+    path: PathBuf,
+    config: &NativeConfig,
+    out_dir: PathBuf,
+    in_place: bool,
+    dry_run: bool,
+) -> PyResult<String> {
+    let config = config.inner.clone();
+    let result = run_interruptible(py, move |cancel| {
+        let options = InstrumentOptions {
+            config,
+            out_dir,
+            in_place,
+            dry_run,
+            cancel: Some(cancel),
+        };
+        instrument(&path, &options)
+    })?;
+    match result {
+        Ok(report) => Ok(serde_json::to_string(&report).expect("reports serialize")),
+        Err(e) => Err(to_py_err(py, e)),
+    }
+}
+
+/// Verifies one wheel; returns the verify report as JSON text (problems are data, not
+/// errors).
+#[pyfunction]
+fn verify_wheel(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    let report = run_interruptible(py, move |_| verify(&path))?;
+    Ok(serde_json::to_string(&report).expect("reports serialize"))
+}
+
+/// The version with a local label added, exactly as the instrumented wheel spells it:
+/// `1.0` + `traced` -> `1.0+traced`; `1.0+cpu` + `traced` -> `1.0+cpu.traced`.
+#[pyfunction]
+fn with_local_label(version: &str, label: &str) -> String {
+    metadata::with_local_label(version, label)
+}
+
+/// METADATA text with its `Version:` header set to `version`, byte for byte as the
+/// instrumented wheel's METADATA gets it.
+#[pyfunction]
+fn set_metadata_version(text: &str, version: &str) -> String {
+    metadata::set_header(text, "Version", version)
+}
+
+/// The settings of the PEP 517 wrapper in a pyproject.toml's `[tool.equip-wheel]`, read
+/// without validating the instrumentation keys (so that a build with instrumentation
+/// switched off does not depend on them). `None` if the table is absent; otherwise a dict
+/// with `build-backend` (str or None), `backend-path` (list of str), `enabled` (bool or None)
+/// and `config` (str or None).
+#[pyfunction]
+fn read_backend_table<'py>(
+    py: Python<'py>,
+    text: &str,
+    origin: &str,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    #[derive(serde::Deserialize)]
+    struct PyProject {
+        tool: Option<Tool>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Tool {
+        #[serde(rename = "equip-wheel")]
+        equip_wheel: Option<Table>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    struct Table {
+        build_backend: Option<String>,
+        backend_path: Option<Vec<String>>,
+        enabled: Option<bool>,
+        config: Option<String>,
+    }
+    let doc: PyProject = match toml::from_str(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let mut err = ConfigError::new(origin, e.message().trim().to_string());
+            if let Some(span) = e.span() {
+                let (line, col) = config::snippet::line_col(text, span.start);
+                err = err.at(line, col);
+            }
+            return Err(to_py_err(py, Error::Config(err)));
+        }
+    };
+    let Some(table) = doc.tool.and_then(|t| t.equip_wheel) else {
+        return Ok(None);
+    };
+    let dict = PyDict::new(py);
+    dict.set_item("build-backend", table.build_backend)?;
+    dict.set_item("backend-path", table.backend_path.unwrap_or_default())?;
+    dict.set_item("enabled", table.enabled)?;
+    dict.set_item("config", table.config)?;
+    Ok(Some(dict))
+}
+
+/// Converts an [`Error`] into the matching `equip_wheel.errors` exception.
+fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
+    match build_py_err(py, &error) {
+        Ok(err) => err,
+        // The Python half of the package is missing or broken: still say what went wrong.
+        Err(import_error) => {
+            let err = PyRuntimeError::new_err(error.to_string());
+            err.set_cause(py, Some(import_error));
+            err
+        }
+    }
+}
+
+fn build_py_err(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
+    if let Error::Interrupted = error {
+        return Ok(PyKeyboardInterrupt::new_err("interrupted"));
+    }
+    let errors = py.import("equip_wheel.errors")?;
+    let kwargs = PyDict::new(py);
+    let class = match error {
+        Error::Config(c) => {
+            kwargs.set_item("file", &c.file)?;
+            kwargs.set_item("key", c.key.as_deref())?;
+            kwargs.set_item("line", c.line)?;
+            kwargs.set_item("column", c.column)?;
+            kwargs.set_item("reason", &c.message)?;
+            "ConfigError"
+        }
+        Error::Wheel(w) => {
+            kwargs.set_item("wheel", path_str(&w.wheel))?;
+            kwargs.set_item("member", w.member.as_deref())?;
+            kwargs.set_item("reason", w.problem.to_string())?;
+            "WheelError"
+        }
+        Error::Instrument {
+            wheel,
+            member,
+            message,
+        } => {
+            kwargs.set_item("wheel", path_str(wheel))?;
+            kwargs.set_item("member", member)?;
+            kwargs.set_item("reason", message)?;
+            "InstrumentError"
+        }
+        Error::Io { path, source } => {
+            kwargs.set_item("path", path_str(path))?;
+            kwargs.set_item("errno", source.raw_os_error())?;
+            "FileError"
+        }
+        Error::Interrupted => unreachable!("handled above"),
+    };
+    let instance = errors
+        .getattr(class)?
+        .call((error.to_string(),), Some(&kwargs))?;
+    Ok(PyErr::from_value(instance))
+}
+
+fn path_str(path: &Path) -> String {
+    path.display().to_string()
 }
 
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(main, m)?)?;
+    m.add_function(wrap_pyfunction!(load_config, m)?)?;
+    m.add_function(wrap_pyfunction!(instrument_wheel, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_wheel, m)?)?;
+    m.add_function(wrap_pyfunction!(with_local_label, m)?)?;
+    m.add_function(wrap_pyfunction!(set_metadata_version, m)?)?;
+    m.add_function(wrap_pyfunction!(read_backend_table, m)?)?;
+    m.add_class::<NativeConfig>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -79,7 +79,7 @@ fn output_structure_record_and_permissions() {
     // The instrumented module imports the hooks module; unchanged members are unchanged.
     let init = String::from_utf8(members[2].2.clone()).unwrap();
     assert!(
-        init.contains("import _equip_hooks_demo as _equip_h"),
+        init.contains("_equip_h = __import__('_equip_hooks_demo')"),
         "{init}"
     );
     assert_eq!(members[1].2, b"#!python\nprint('tool')\n");

@@ -1,8 +1,52 @@
 """equip-wheel: instrument built Python wheels.
 
-The command line is ``equip-wheel`` (also ``python -m equip_wheel``); see README.md.
+Three ways in, one engine:
+
+- the command line ``equip-wheel`` (also ``python -m equip_wheel``);
+- the PEP 517 build backend wrapper :mod:`equip_wheel.build` (``build-backend =
+  "equip_wheel.build"``; see docs/build-backend.md);
+- this typed API: :func:`instrument_wheel`, :func:`verify_wheel`, :func:`load_config`
+  (see docs/python-api.md).
+
+Every error derives from :class:`EquipWheelError`.
 """
 
+from equip_wheel._api import (
+    Config,
+    ModuleReport,
+    NotInstrumented,
+    Report,
+    Skipped,
+    Totals,
+    VerifyResult,
+    instrument_wheel,
+    load_config,
+    verify_wheel,
+)
 from equip_wheel._native import __version__
+from equip_wheel.errors import (
+    ConfigError,
+    EquipWheelError,
+    FileError,
+    InstrumentError,
+    WheelError,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "Config",
+    "ConfigError",
+    "EquipWheelError",
+    "FileError",
+    "InstrumentError",
+    "ModuleReport",
+    "NotInstrumented",
+    "Report",
+    "Skipped",
+    "Totals",
+    "VerifyResult",
+    "WheelError",
+    "__version__",
+    "instrument_wheel",
+    "load_config",
+    "verify_wheel",
+]

@@ -231,6 +231,8 @@ impl Config {
     }
 
     /// Parses the `[tool.equip-wheel]` table of a pyproject.toml; `Ok(None)` without one.
+    /// A table holding only the PEP 517 wrapper's keys (`build-backend`, `backend-path`,
+    /// `enabled`) configures nothing, so it gives the default preset.
     pub fn from_pyproject_text(text: &str, path: &Path) -> Result<Option<Config>, ConfigError> {
         #[derive(serde::Deserialize)]
         struct PyProject {
@@ -271,6 +273,19 @@ impl Config {
             let dir = path.parent().unwrap_or(Path::new("."));
             let target = dir.join(file.get_ref());
             let mut config = Config::from_file(&target)?;
+            config.backend = backend;
+            return Ok(Some(config));
+        }
+        let has_settings = raw.hooks.is_some()
+            || raw.select.is_some()
+            || raw.probes.is_some()
+            || raw.output.is_some()
+            || raw.preset.is_some()
+            || raw.on_syntax_error.is_some()
+            || raw.on_unsupported_pyc.is_some();
+        if !has_settings {
+            // Only the PEP 517 wrapper's keys: no configuration at all, so the default preset.
+            let mut config = Config::preset(presets::DEFAULT)?;
             config.backend = backend;
             return Ok(Some(config));
         }
@@ -727,6 +742,18 @@ local-version = "traced"
             c.backend.build_backend.as_deref(),
             Some("setuptools.build_meta")
         );
+        let c = Config::from_pyproject_text(
+            "[tool.equip-wheel]\nbuild-backend = \"hatchling.build\"\nenabled = false\n",
+            Path::new("pyproject.toml"),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            c.origin, "preset:calls",
+            "only wrapper keys: the default preset"
+        );
+        assert!(c.hooks.function_enter.is_some());
+        assert_eq!(c.backend.enabled, Some(false));
         assert!(
             Config::from_pyproject_text("[project]\n", Path::new("pyproject.toml"))
                 .unwrap()

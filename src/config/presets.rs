@@ -5,11 +5,23 @@
 pub const DEFAULT: &str = "calls";
 
 /// (name, one-line description, TOML text) of every preset.
-const PRESETS: &[(&str, &str, &str)] = &[(
-    "calls",
-    "count calls per function; JSON at exit to $EQUIP_CALLS_FILE or equip-calls-<pid>.json",
-    include_str!("presets/calls.toml"),
-)];
+const PRESETS: &[(&str, &str, &str)] = &[
+    (
+        "calls",
+        "count calls per function; JSON at exit to $EQUIP_CALLS_FILE or equip-calls-<pid>.json",
+        include_str!("presets/calls.toml"),
+    ),
+    (
+        "trace",
+        "one line per enter/exit/error with thread id, depth and duration; stderr or $EQUIP_TRACE_FILE",
+        include_str!("presets/trace.toml"),
+    ),
+    (
+        "timing",
+        "cumulative and per-call time per function; JSON at exit to $EQUIP_TIMING_FILE or equip-timing-<pid>.json",
+        include_str!("presets/timing.toml"),
+    ),
+];
 
 /// The TOML text of preset `name`.
 pub fn text(name: &str) -> Option<&'static str> {

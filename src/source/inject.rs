@@ -73,12 +73,8 @@ pub fn instrument_text(
         functions: Vec::new(),
         probes_placed: 0,
         warnings: Vec::new(),
-        statement_lines: Vec::new(),
+        end_requests: Vec::new(),
     };
-    injector.statement_lines = statements
-        .iter()
-        .map(|&o| injector.layout.line_of(o))
-        .collect();
     injector.body(suite, &Scope::module(), None);
 
     let mut summary = SourceOutcome {
@@ -227,8 +223,9 @@ struct Injector<'t, 'c> {
     functions: Vec<String>,
     probes_placed: usize,
     warnings: Vec<String>,
-    /// 0-based start line of every statement, sorted.
-    statement_lines: Vec<usize>,
+    /// Lines that close functions (fall-off exit, `except`), requested once the functions
+    /// nested in them have requested theirs: nested blocks close first.
+    end_requests: Vec<LineRequest>,
 }
 
 impl Injector<'_, '_> {
@@ -325,7 +322,6 @@ impl Injector<'_, '_> {
         while lo > 0
             && self.layout.is_blank_or_comment(lo - 1)
             && !self.layout.inside_string(lo - 1)
-            && !self.statement_lines.contains(&(lo - 1))
         {
             lo -= 1;
         }
@@ -394,11 +390,15 @@ impl Injector<'_, '_> {
             && (self.hooks.enter.is_some()
                 || self.hooks.exit.is_some()
                 || self.hooks.error.is_some());
+        let mark = self.end_requests.len();
         if selected {
             self.instrument_function(f, &qualname, scope);
             self.functions.push(qualname.clone());
         }
         self.body(&f.body, &inner, Some(within));
+        for request in self.end_requests.split_off(mark) {
+            self.layout.request_line(request);
+        }
     }
 
     fn instrument_function(&mut self, f: &ast::StmtFunctionDef, qualname: &str, scope: &Scope) {
@@ -424,9 +424,12 @@ impl Injector<'_, '_> {
         if wrap && rest.is_empty() {
             wrap = false; // only a docstring: nothing can raise
         }
+        // A body on the header's last line (`def f(x): return x`, or after a multi-line
+        // parameter list) has to be split off to go under `try:`.
+        let header_line = self.line_of(header_end(f));
         let first_on_def_line = rest
             .first()
-            .is_some_and(|s| self.line_of(s.start()) == def_line);
+            .is_some_and(|s| self.line_of(s.start()) == header_line);
         let shares_docstring_line = !rest.is_empty()
             && skip == 1
             && self.line_of(rest[0].start()) == self.line_of(f.body[0].end());
@@ -474,25 +477,6 @@ impl Injector<'_, '_> {
             }
         }
 
-        // Returns.
-        if let Some(abi) = self.hooks.exit.clone() {
-            for r in flow::returns(&f.body) {
-                let line = self.line_of(r.start());
-                let (before, after) =
-                    self.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), &later);
-                match &r.value {
-                    Some(value) => {
-                        self.layout
-                            .insert(value.start().into(), format!("{before}("));
-                        self.layout.insert(value.end().into(), format!("){after}"));
-                    }
-                    None => self
-                        .layout
-                        .insert(r.end().into(), format!(" {before}None{after}")),
-                }
-            }
-        }
-
         let body_indent = rest
             .first()
             .map(|s| self.layout.indent_of(self.line_of(s.start())).to_string())
@@ -514,6 +498,7 @@ impl Injector<'_, '_> {
                     None => {}
                 }
             }
+            self.wrap_returns(f, &site, &later);
             self.fall_off_exit(f, &site, &later, None);
             return;
         }
@@ -572,7 +557,8 @@ impl Injector<'_, '_> {
                 self.run_before(first, &entry, lo, first_line);
             }
         }
-        let next = self.next_statement_line(last_line);
+        let next = self.next_code_line(last_line);
+        self.wrap_returns(f, &site, &later);
         self.fall_off_exit(f, &site, &later, Some((next, body_indent.clone())));
 
         // The handler.
@@ -602,13 +588,43 @@ impl Injector<'_, '_> {
             (None, Some(exit), _) => format!("except GeneratorExit: {exit}; raise"),
             (None, None, _) => unreachable!("wrap needs an error hook or a suspending exit"),
         };
-        self.layout.request_line(LineRequest {
+        self.end_requests.push(LineRequest {
             lo: last_line + 1,
             hi: next,
             anchor: def_line,
             indent: try_indent,
             code: handler,
         });
+    }
+
+    /// Routes every `return` of `f` through the exit hook (after the entry code is placed, so
+    /// that an inline `try:` or entry code comes first on a shared line).
+    fn wrap_returns<'s>(
+        &mut self,
+        f: &ast::StmtFunctionDef,
+        site: &dyn Fn(HookKind, usize) -> Site<'s>,
+        later: &dyn Fn(Placeholder) -> String,
+    ) {
+        let Some(abi) = self.hooks.exit.clone() else {
+            return;
+        };
+        for r in flow::returns(&f.body) {
+            let line = self.line_of(r.start());
+            let (before, after) =
+                self.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), later);
+            match &r.value {
+                Some(value) => {
+                    self.layout
+                        .insert(value.start().into(), format!("{before}("));
+                    self.layout.insert(value.end().into(), format!("){after}"));
+                }
+                // `return <value>` is not allowed in an async generator: a bare return gets
+                // the exit call as a statement before it.
+                None => self
+                    .layout
+                    .insert(r.start().into(), format!("{before}None{after}; ")),
+            }
+        }
     }
 
     /// Exit on falling off the end: appended to a last simple statement, else on a new line
@@ -650,13 +666,13 @@ impl Injector<'_, '_> {
             None => {
                 let indent = self.layout.indent_of(first_line).to_string();
                 (
-                    self.next_statement_line(end_line),
+                    self.next_code_line(end_line),
                     indent,
                     self.line_of(f.name.start()),
                 )
             }
         };
-        self.layout.request_line(LineRequest {
+        self.end_requests.push(LineRequest {
             lo: end_line + 1,
             hi: next,
             anchor,
@@ -688,12 +704,11 @@ impl Injector<'_, '_> {
         " ".repeat(step)
     }
 
-    /// The first line after `line` on which a statement starts (or the line count).
-    fn next_statement_line(&self, line: usize) -> usize {
-        let i = self.statement_lines.partition_point(|&l| l <= line);
-        self.statement_lines
-            .get(i)
-            .copied()
+    /// The first line after `line` holding code (a statement, or a clause such as `else:`
+    /// or `except:`), or the line count: new lines after a block must come before it.
+    fn next_code_line(&self, line: usize) -> usize {
+        (line + 1..self.layout.line_count())
+            .find(|&l| self.layout.inside_string(l) || !self.layout.is_blank_or_comment(l))
             .unwrap_or(self.layout.line_count())
     }
 
@@ -717,13 +732,11 @@ impl Injector<'_, '_> {
     /// `from __future__` imports.
     fn module_prologue(&mut self, suite: &[Stmt]) {
         let skip = module_prefix_len(suite);
-        let mut pieces = vec![Piece {
-            stmt: format!("import {} as {MODULE_ALIAS}", self.target.hooks_module),
-            expr: format!(
-                "({MODULE_ALIAS} := __import__({}))",
-                py_str(self.target.hooks_module)
-            ),
-        }];
+        // `__import__(name)` rather than an `import` statement: it passes no globals, so
+        // import trackers that attribute imports to the importing module (a package's
+        // "light imports" tests) do not count the hooks module as one of its imports.
+        let import = format!("__import__({})", py_str(self.target.hooks_module));
+        let mut pieces = vec![Piece::assign(MODULE_ALIAS, import)];
         if let Some(abi) = self.hooks.module_enter.clone() {
             let line = suite
                 .get(skip)

@@ -217,15 +217,15 @@ impl<'t> Layout<'t> {
         (start, start + content.len(), full_end)
     }
 
+    /// Blank: only spaces and tabs. A form feed is a page break the file keeps, so a line
+    /// with one is neither blank nor free.
     fn is_blank(&self, i: usize) -> bool {
-        self.line_text(i)
-            .chars()
-            .all(|c| matches!(c, ' ' | '\t' | '\x0c'))
+        self.line_text(i).chars().all(|c| matches!(c, ' ' | '\t'))
     }
 
     fn is_comment(&self, i: usize) -> bool {
         self.line_text(i)
-            .trim_start_matches([' ', '\t', '\x0c'])
+            .trim_start_matches([' ', '\t'])
             .starts_with('#')
     }
 

@@ -6,11 +6,15 @@ Third-party wheels and sdists are downloaded at test time (pinned versions) into
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -77,6 +81,17 @@ def equip_wheel_exe() -> str:
     return found
 
 
+def uv_exe() -> str:
+    """The ``uv`` of the test venv (tests/requirements.txt), else the one on PATH."""
+    script = Path(sys.executable).parent / "uv"
+    if script.exists():
+        return str(script)
+    found = shutil.which("uv")
+    if found is None:
+        raise RuntimeError("uv is not installed; run scripts/test.sh")
+    return found
+
+
 def run_equip(*args: str | os.PathLike[str], cwd: Path | None = None,
               env: dict[str, str] | None = None,
               check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -96,44 +111,67 @@ def run_equip(*args: str | os.PathLike[str], cwd: Path | None = None,
     return proc
 
 
-def _pypi_release(name: str, version: str) -> dict:
-    url = f"https://pypi.org/pypi/{name}/{version}/json"
-    with urllib.request.urlopen(url, timeout=60) as response:
-        return json.load(response)
+def _fetch(request: str | urllib.request.Request, timeout: float, attempts: int = 3) -> bytes:
+    """The body of a GET, retried (with a pause) on network errors."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read()
+        except (OSError, urllib.error.URLError):
+            if attempt == attempts:
+                raise
+            time.sleep(2 * attempt)
+    raise AssertionError("unreachable")
 
 
-def _download(url: str, dest: Path) -> Path:
+def _pypi_files(name: str, version: str) -> list[dict]:
+    """The files of ``name==version`` from PyPI's simple index (PEP 691 JSON, the API pip and
+    uv use; the per-version ``/pypi/NAME/VERSION/json`` API is not reachable everywhere)."""
+    normalized = re.sub(r"[-_.]+", "-", name).lower()
+    request = urllib.request.Request(
+        f"https://pypi.org/simple/{normalized}/",
+        headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+    )
+    files = json.loads(_fetch(request, timeout=60))["files"]
+    return [f for f in files if _matches(f["filename"], name, version) and not f.get("yanked")]
+
+
+def _download(url: str, dest: Path, sha256: str | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.exists():
-        part = dest.with_suffix(dest.suffix + ".part")
-        with urllib.request.urlopen(url, timeout=120) as response, open(part, "wb") as f:
-            shutil.copyfileobj(response, f)
-        part.rename(dest)
+        part = dest.with_suffix(dest.suffix + f".{os.getpid()}.part")
+        part.write_bytes(_fetch(url, timeout=120))
+        if sha256 is not None:
+            actual = hashlib.sha256(part.read_bytes()).hexdigest()
+            if actual != sha256:
+                part.unlink()
+                raise RuntimeError(f"{url}: sha256 {actual}, PyPI says {sha256}")
+        part.replace(dest)
     return dest
 
 
 def download_wheel(name: str, version: str) -> Path:
-    """The pure-Python wheel of ``name==version`` from PyPI (cached)."""
+    """The pure-Python wheel of ``name==version`` from PyPI (cached, sha256-checked)."""
     cached = [p for p in DOWNLOADS.glob("*.whl") if _matches(p.name, name, version)]
     if cached:
         return cached[0]
-    files = _pypi_release(name, version)["urls"]
-    wheels = [f for f in files if f["packagetype"] == "bdist_wheel" and f["filename"].endswith("-none-any.whl")]
+    wheels = [f for f in _pypi_files(name, version) if f["filename"].endswith("-none-any.whl")]
     if not wheels:
         raise RuntimeError(f"{name} {version} has no pure-Python wheel on PyPI")
-    return _download(wheels[0]["url"], DOWNLOADS / wheels[0]["filename"])
+    f = wheels[0]
+    return _download(f["url"], DOWNLOADS / f["filename"], f.get("hashes", {}).get("sha256"))
 
 
 def download_sdist(name: str, version: str) -> Path:
-    """The sdist of ``name==version`` from PyPI (cached)."""
+    """The sdist of ``name==version`` from PyPI (cached, sha256-checked)."""
     cached = _cached_sdist(name, version)
     if cached:
         return cached
-    files = _pypi_release(name, version)["urls"]
-    sdists = [f for f in files if f["packagetype"] == "sdist"]
+    sdists = [f for f in _pypi_files(name, version) if f["filename"].endswith(".tar.gz")]
     if not sdists:
         raise RuntimeError(f"{name} {version} has no sdist on PyPI")
-    return _download(sdists[0]["url"], DOWNLOADS / sdists[0]["filename"])
+    f = sdists[0]
+    return _download(f["url"], DOWNLOADS / f["filename"], f.get("hashes", {}).get("sha256"))
 
 
 def _cached_sdist(name: str, version: str) -> Path | None:
@@ -166,7 +204,7 @@ class Venv:
 
     @classmethod
     def create_with_uv(cls, python: Path, path: Path) -> Venv:
-        subprocess.run(["uv", "venv", "--quiet", "--python", str(python), str(path)],
+        subprocess.run([uv_exe(), "venv", "--quiet", "--python", str(python), str(path)],
                        check=True, capture_output=True)
         return cls(path)
 
@@ -182,7 +220,7 @@ class Venv:
     def uv_install(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
         """``uv pip install ARGS`` into this venv; fails on any warning."""
         proc = subprocess.run(
-            ["uv", "pip", "install", "--python", str(self.python), *map(str, args)],
+            [uv_exe(), "pip", "install", "--python", str(self.python), *map(str, args)],
             capture_output=True, text=True,
         )
         _check_install(proc, "uv pip install")
@@ -214,3 +252,30 @@ def wheel_members(path: Path) -> dict[str, bytes]:
     """Name -> content of every member of a wheel."""
     with zipfile.ZipFile(path) as z:
         return {n: z.read(n) for n in z.namelist()}
+
+
+def build_wheel(directory: Path, distribution: str, version: str,
+                files: dict[str, bytes | str]) -> Path:
+    """Builds a minimal valid pure-Python wheel (RECORD included) from ``files``."""
+    import base64
+    import hashlib
+
+    dist_info = f"{distribution}-{version}.dist-info"
+    members = {name: (data.encode() if isinstance(data, str) else data) for name, data in files.items()}
+    members[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+    ).encode()
+    members[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    rows = []
+    for name, data in members.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{name},sha256={digest},{len(data)}\n")
+    rows.append(f"{dist_info}/RECORD,,\n")
+    members[f"{dist_info}/RECORD"] = "".join(rows).encode()
+    path = directory / f"{distribution}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    return path

@@ -1,0 +1,157 @@
+"""Source files the way they come: encodings, line endings, tabs, form feeds, files that do
+not parse, and what happens when a hook itself fails."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import harness
+
+FULL_HOOKS = """
+[hooks]
+imports = ["import collections"]
+setup = "seen = collections.Counter()"
+function-enter = "seen['enter', {qualname}] += 1"
+function-exit = "seen['exit', {qualname}] += 1"
+function-error = "seen['error', {qualname}] += 1"
+"""
+
+LATIN1 = (
+    "# -*- coding: latin-1 -*-\n"
+    '"""Caf\xe9 module."""\n'
+    "\n"
+    "def name():\n"
+    "    return 'caf\xe9 \xa9'\n"
+).encode("latin-1")
+
+CRLF = b"def crlf(x):\r\n    y = x * 2\r\n\r\n    return y\r\n"
+
+TABS = b"def tabs(x):\n\tif x:\n\t\treturn 'yes'\n\treturn 'no'\n"
+
+FORM_FEED = b"def ff(x):\n    a = 1\n\x0c\n    return a + x\n"
+
+BOM = b"\xef\xbb\xbfdef bom():\n    return '\xc3\xa9'\n"
+
+PY2 = b"def old():\n    print 'python 2'\n"
+
+FILES = {
+    "enc/__init__.py": b"",
+    "enc/latin.py": LATIN1,
+    "enc/crlf.py": CRLF,
+    "enc/tabs.py": TABS,
+    "enc/ff.py": FORM_FEED,
+    "enc/bom.py": BOM,
+    "enc/legacy.py": PY2,
+}
+
+CHECK = """
+import _equip_hooks_enc as h
+from enc import latin, crlf, tabs, ff, bom
+out = [latin.name(), crlf.crlf(2), tabs.tabs(0), ff.ff(1), bom.bom()]
+print(repr(out), sorted(h.seen.items()))
+"""
+
+
+@pytest.fixture(scope="module")
+def instrumented(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    root = tmp_path_factory.mktemp("enc")
+    wheel = harness.build_wheel(root, "enc", "1.0", FILES)
+    (root / "equip.toml").write_text(FULL_HOOKS)
+    proc = harness.run_equip("instrument", wheel, "-c", root / "equip.toml", "-o", root / "out")
+    return root / "out" / wheel.name, proc
+
+
+def test_files_keep_their_encoding_and_line_endings(instrumented):
+    wheel, _ = instrumented
+    with zipfile.ZipFile(wheel) as z:
+        latin = z.read("enc/latin.py")
+        crlf = z.read("enc/crlf.py")
+        bom = z.read("enc/bom.py")
+        tabs = z.read("enc/tabs.py")
+        ff = z.read("enc/ff.py")
+    assert latin.startswith(b"# -*- coding: latin-1 -*-\n")
+    assert b"caf\xe9 \xa9" in latin and b"_equip_h" in latin
+    latin.decode("latin-1")
+    assert crlf.count(b"\r\n") == crlf.count(b"\n"), "every line ending stays CRLF"
+    assert bom.startswith(b"\xef\xbb\xbf") and b"'\xc3\xa9'" in bom
+    assert b"\n\t\t" in tabs and b"\n    \t" not in tabs, "tab-indented blocks are indented with tabs"
+    assert b"\x0c" in ff
+
+
+def test_unparseable_files_are_skipped_with_a_warning(instrumented):
+    wheel, proc = instrumented
+    assert "enc/legacy.py: not instrumented: line 2" in proc.stderr
+    with zipfile.ZipFile(wheel) as z:
+        assert z.read("enc/legacy.py") == PY2
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.13"])
+def test_instrumented_files_run(instrumented, minor, tmp_path):
+    python = harness.require_python(minor)
+    wheel, _ = instrumented
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(tmp_path)
+    proc = subprocess.run([str(python), "-c", CHECK], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("['café ©', 4, 'no', 2, 'é']"), proc.stdout
+    for fn in ("name", "crlf", "tabs", "ff", "bom"):
+        assert f"(('enter', '{fn}'), 1)" in proc.stdout
+        assert f"(('exit', '{fn}'), 1)" in proc.stdout
+
+
+def test_on_syntax_error_fail(tmp_path):
+    wheel = harness.build_wheel(tmp_path, "enc", "1.0", FILES)
+    (tmp_path / "equip.toml").write_text('on-syntax-error = "fail"\n' + FULL_HOOKS)
+    proc = harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out", check=False)
+    assert proc.returncode == 1
+    assert "enc/legacy.py: line 2" in proc.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+POLICY = """
+[hooks]
+function-enter = "1 / 0"
+function-exit = "1 / 0"
+on-hook-error = "{policy}"
+"""
+
+POLICY_MODULE = b'"""Policy."""\n\n\ndef work(x):\n    return x + 1\n'
+
+POLICY_CHECK = """
+import warnings
+warnings.simplefilter("always")
+from pol import mod
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    try:
+        results = [mod.work(1), mod.work(2)]
+    except ZeroDivisionError as e:
+        results = ["raised"]
+print(results, sorted({(str(x.category.__name__), x.filename.endswith('mod.py'), x.lineno) for x in w}), len(w))
+"""
+
+
+@pytest.mark.parametrize(
+    "policy, expected",
+    [
+        # Two sites (enter, exit) fail; each warns once although called twice; both
+        # warnings point at the instrumented function's `return` line, where they run.
+        ("warn", "[2, 3] [('RuntimeWarning', True, 5)] 2"),
+        ("ignore", "[2, 3] [] 0"),
+        ("raise", "['raised'] [] 0"),
+    ],
+)
+def test_on_hook_error(policy, expected, tmp_path):
+    wheel = harness.build_wheel(tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE})
+    (tmp_path / "equip.toml").write_text(POLICY.format(policy=policy))
+    harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
+    with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
+        z.extractall(tmp_path / "site")
+    python = harness.require_python("3.11")
+    proc = subprocess.run([str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == expected
