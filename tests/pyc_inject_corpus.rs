@@ -5,12 +5,14 @@
 //! `co_positions` on 3.11+), the exception table, and `code.replace()` (CPython's own
 //! validation of a code object).
 
-use std::path::{Path, PathBuf};
+mod pyc_common;
+
 use std::process::Command;
 
 use equip_wheel::bytecode::fuzzing::fuzz_config;
 use equip_wheel::bytecode::instrument_pyc;
 use equip_wheel::source::ModuleTarget;
+use pyc_common::{corpus, find_python, pyc_files};
 
 const VALIDATE: &str = r#"
 import dis, marshal, os, sys
@@ -41,58 +43,17 @@ for d, _, files in os.walk(root):
 print("ok", count, codes)
 "#;
 
-fn pyc_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            pyc_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "pyc") {
-            out.push(p);
-        }
-    }
-}
-
-fn python(minor: &str) -> Option<PathBuf> {
-    let root = std::env::var("PYENV_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
-        });
-    std::fs::read_dir(root.join("versions"))
-        .ok()?
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with(&format!("{minor}."))
-        })
-        .map(|e| e.path().join("bin/python"))
-        .find(|p| p.exists())
-}
-
 fn check(minor: &str) {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let corpus = repo.join(".cache/pyc-corpus").join(minor);
-    let Some(python) = python(minor) else {
-        eprintln!("SKIP: CPython {minor} is not installed");
+    let repo = pyc_common::repo();
+    let Some(python) = find_python(minor) else {
+        let msg = format!("CPython {minor} is not installed under pyenv: not checked");
+        if std::env::var_os("EQUIP_REQUIRE_ALL_PYTHONS").is_some() {
+            panic!("{msg}");
+        }
+        eprintln!("SKIP: {msg}");
         return;
     };
-    if !corpus.join(".complete").exists() {
-        // Made by pyc_roundtrip.rs; run it first (scripts/test.sh runs both).
-        let status = Command::new("cargo")
-            .args([
-                "test",
-                "--release",
-                "--test",
-                "pyc_roundtrip",
-                "--",
-                &format!("stdlib_round_trip_{}", minor.replace('.', "_")),
-            ])
-            .current_dir(&repo)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
+    let corpus = corpus(minor, &python);
     let mut files = Vec::new();
     pyc_files(&corpus, &mut files);
     files.sort();

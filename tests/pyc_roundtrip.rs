@@ -8,95 +8,12 @@
 //! (one Python process per version) and reused by later runs. A missing interpreter skips
 //! its version with a message; `EQUIP_REQUIRE_ALL_PYTHONS=1` turns that into a failure.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod pyc_common;
 
 use equip_wheel::bytecode::round_trip;
+use pyc_common::{corpus, find_python, pyc_files};
 
 const VERSIONS: [&str; 6] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn pyenv_root() -> PathBuf {
-    if let Ok(root) = std::env::var("PYENV_ROOT") {
-        return root.into();
-    }
-    if let Ok(out) = Command::new("pyenv").arg("root").output()
-        && out.status.success()
-    {
-        return String::from_utf8_lossy(&out.stdout).trim().into();
-    }
-    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
-}
-
-/// The newest pyenv CPython of `minor`.
-pub fn find_python(minor: &str) -> Option<PathBuf> {
-    let dir = pyenv_root().join("versions");
-    let mut best: Option<(u32, PathBuf)> = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(patch) = name.strip_prefix(&format!("{minor}.")) else {
-            continue;
-        };
-        let Ok(patch) = patch.parse::<u32>() else {
-            continue;
-        };
-        let exe = entry.path().join("bin/python");
-        if exe.exists() && best.as_ref().is_none_or(|(p, _)| patch > *p) {
-            best = Some((patch, exe));
-        }
-    }
-    best.map(|(_, p)| p)
-}
-
-/// Compiles the interpreter's stdlib into `.cache/pyc-corpus/<minor>` once.
-fn corpus(minor: &str, python: &Path) -> PathBuf {
-    let dir = repo().join(".cache/pyc-corpus").join(minor);
-    let stamp = dir.join(".complete");
-    if stamp.exists() {
-        return dir;
-    }
-    let script = r#"
-import os, py_compile, sys, sysconfig
-src = sysconfig.get_paths()["stdlib"]
-out = sys.argv[1]
-n = 0
-for root, dirs, files in os.walk(src):
-    dirs[:] = sorted(d for d in dirs if d not in ("site-packages", "__pycache__"))
-    for f in sorted(files):
-        if not f.endswith(".py"):
-            continue
-        path = os.path.join(root, f)
-        dest = os.path.join(out, os.path.relpath(path, src) + "c")
-        try:
-            py_compile.compile(path, cfile=dest, doraise=True)
-            n += 1
-        except Exception:
-            pass
-print(n)
-"#;
-    let status = Command::new(python)
-        .args(["-c", script])
-        .arg(&dir)
-        .status()
-        .expect("run python");
-    assert!(status.success(), "compiling the {minor} stdlib failed");
-    std::fs::write(&stamp, b"").unwrap();
-    dir
-}
-
-fn pyc_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = entry.path();
-        if p.is_dir() {
-            pyc_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "pyc") {
-            out.push(p);
-        }
-    }
-}
 
 fn check_version(minor: &str) {
     let Some(python) = find_python(minor) else {
