@@ -1,7 +1,8 @@
 //! Injection of the hook calls into the code objects of a `.pyc`, with the semantics of
 //! `docs/semantics.md` (the same as the `.py` injector in `source::inject`).
 //!
-//! - Module code binds the hooks module as the global `_equip_h` (IMPORT_NAME + STORE_NAME)
+//! - Module code binds the hooks module as the global `_equip_h` (`__import__(name)` +
+//!   STORE_NAME)
 //!   after its docstring and `from __future__` imports, then calls module-enter; module-exit
 //!   runs before each of its returns.
 //! - Function code (`def`/`async def`) calls function-enter after the prologue
@@ -1348,14 +1349,15 @@ impl<'p, 't> Injector<'p, 't> {
                 }
             }
         }
+        // `_equip_h = __import__(name)` rather than IMPORT_NAME, as the .py side does: it
+        // passes no globals, so import trackers that attribute imports to the importing
+        // module do not count the hooks module as one of the package's imports.
         let mut block = Vec::new();
-        let zero = self.konst(ConstKey::Int(0));
-        let none = self.konst(ConstKey::None);
-        let module = self.name(self.target.hooks_module);
+        let name = self.str_const(self.target.hooks_module);
         let alias = self.name(MODULE_ALIAS);
-        block.push(self.ins("LOAD_CONST", zero)?);
-        block.push(self.ins("LOAD_CONST", none)?);
-        block.push(self.ins("IMPORT_NAME", module)?);
+        self.load_global_or_name(&mut block, "__import__", true)?;
+        block.push(self.ins("LOAD_CONST", name)?);
+        self.call_n(&mut block, 1, false)?;
         block.push(self.ins("STORE_NAME", alias)?);
         if let Some(abi) = hooks.module_enter.clone() {
             let site = Site {
