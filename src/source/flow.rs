@@ -135,6 +135,31 @@ pub fn fall_off_points(body: &[Stmt]) -> Option<Vec<usize>> {
     }
 }
 
+/// Whether running `body` cannot raise: it only holds `pass`, `...`, string constants and
+/// `return`s of constants and of the function's own parameters (`return self`). Such a
+/// function needs no `try` for its error hook, which could never run.
+pub fn cannot_raise(body: &[Stmt], params: &[String]) -> bool {
+    fn trivial(e: &Expr, params: &[String]) -> bool {
+        match e {
+            Expr::NumberLiteral(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_) => true,
+            Expr::Name(n) => params.iter().any(|p| p == n.id.as_str()),
+            Expr::Tuple(t) => t.elts.iter().all(|e| trivial(e, params)),
+            _ => false,
+        }
+    }
+    body.iter().all(|s| match s {
+        Stmt::Pass(_) => true,
+        Stmt::Expr(e) => matches!(&*e.value, Expr::EllipsisLiteral(_) | Expr::StringLiteral(_)),
+        Stmt::Return(r) => r.value.as_deref().is_none_or(|v| trivial(v, params)),
+        _ => false,
+    })
+}
+
 fn ends_in_return(body: &[Stmt]) -> bool {
     matches!(body.last(), Some(Stmt::Return(_)))
 }
@@ -219,6 +244,23 @@ mod tests {
             points("def f(x):\n    match x:\n        case 1:\n            a()\n"),
             None
         );
+    }
+
+    #[test]
+    fn trivial_bodies_cannot_raise() {
+        let check = |src: &str| {
+            let f = func(src);
+            let params: Vec<String> = f.parameters.iter().map(|p| p.name().to_string()).collect();
+            cannot_raise(&f.body, &params)
+        };
+        assert!(check("def f(self): pass\n"));
+        assert!(check(
+            "def f(self):\n    \"\"\"Doc.\"\"\"\n    return self\n"
+        ));
+        assert!(check("def f(a, b): return (a, b, None)\n"));
+        assert!(!check("def f(self): return other\n"));
+        assert!(!check("def f(self): return self.x\n"));
+        assert!(!check("def f(): raise E\n"));
     }
 
     #[test]

@@ -421,8 +421,8 @@ impl Injector<'_, '_> {
         let skip = usize::from(docstring(&f.body).is_some());
         let rest = &f.body[skip..];
         let mut wrap = self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends);
-        if wrap && rest.is_empty() {
-            wrap = false; // only a docstring: nothing can raise
+        if wrap && !suspends && flow::cannot_raise(&f.body, &params.names) {
+            wrap = false; // `pass`, `return self`, a docstring...: the error hook could not run
         }
         // A body on the header's last line (`def f(x): return x`, or after a multi-line
         // parameter list) has to be split off to go under `try:`.
@@ -905,11 +905,23 @@ impl Params {
     }
 }
 
-/// Marks every simple statement that directly follows a simple sibling statement ending on
-/// the line above as joinable with `; ` (a last-resort way to pay for a new line).
+/// Marks the lines whose statements may be joined to the line above to pay for a new line:
+/// a simple statement right after a simple sibling ending on the line above (`a = 1; b = 2`),
+/// and a block body that is one line of simple statements right under its header's `:`
+/// (`if x: return`).
 fn allow_statement_joins(suite: &[Stmt], layout: &mut Layout) {
-    struct Joins<'l, 't>(&'l mut Layout<'t>);
+    struct Joins<'l, 't> {
+        layout: &'l mut Layout<'t>,
+        top: bool,
+    }
     impl Joins<'_, '_> {
+        fn first_on_line(&self, stmt: &Stmt) -> Option<usize> {
+            let line = self.layout.line_of(stmt.start().into());
+            let first = self.layout.line_start(line) + self.layout.indent_of(line).len()
+                == usize::from(stmt.start());
+            (first && line > 0).then_some(line)
+        }
+
         fn block(&mut self, body: &[Stmt]) {
             for pair in body.windows(2) {
                 let (a, b) = (&pair[0], &pair[1]);
@@ -917,22 +929,39 @@ fn allow_statement_joins(suite: &[Stmt], layout: &mut Layout) {
                 {
                     continue;
                 }
-                let line = self.0.line_of(b.start().into());
-                let first_on_line = self.0.line_start(line) + self.0.indent_of(line).len()
-                    == usize::from(b.start());
-                if first_on_line && line > 0 && self.0.line_of(a.end().into()) == line - 1 {
-                    self.0.allow_statement_join(line);
+                if let Some(line) = self.first_on_line(b)
+                    && self.layout.line_of(a.end().into()) == line - 1
+                {
+                    self.layout.allow_statement_join(line);
                 }
+            }
+            // A whole block body on the line after its header.
+            let Some(first) = body.first() else { return };
+            let Some(line) = self.first_on_line(first) else {
+                return;
+            };
+            let one_line = body.iter().all(|s| {
+                !ast::helpers::is_compound_statement(s)
+                    && self.layout.line_of(s.start().into()) == line
+            });
+            let header = self.layout.line_text(line - 1).trim_end();
+            if !self.top
+                && one_line
+                && header.ends_with(':')
+                && !self.layout.is_blank_or_comment(line - 1)
+            {
+                self.layout.allow_body_join(line);
             }
         }
     }
     impl<'a> StatementVisitor<'a> for Joins<'_, '_> {
         fn visit_body(&mut self, body: &'a [Stmt]) {
             self.block(body);
+            self.top = false;
             statement_visitor::walk_body(self, body);
         }
     }
-    Joins(layout).visit_body(suite);
+    Joins { layout, top: true }.visit_body(suite);
 }
 
 /// Start offsets of every statement in the module, nested ones included, sorted.

@@ -13,7 +13,8 @@
 //! - a continuation line inside brackets joined to the line above (moves a sub-expression to
 //!   the previous line, not a statement),
 //! - a simple statement joined to the simple statement before it in the same block
-//!   (`a = 1; b = 2`), which moves one statement but keeps the damage local.
+//!   (`a = 1; b = 2`), or a one-line block body joined to its header (`if x: return`): each
+//!   moves one statement but keeps the damage local.
 //!
 //! [`Rendered::output_line`] tells where any original offset ended up, so callers can count
 //! the statements that still moved.
@@ -60,6 +61,8 @@ enum Removal {
     ContinuationJoin,
     /// A simple statement joined to the previous sibling statement with `; `.
     StatementJoin,
+    /// A block's one-line body joined to its header line (`if x: y = 1`).
+    BodyJoin,
 }
 
 impl Removal {
@@ -77,7 +80,7 @@ pub struct Layout<'t> {
     indents: Vec<(usize, String)>,
     requests: Vec<LineRequest>,
     splits: Vec<Split>,
-    statement_joins: Vec<bool>,
+    statement_joins: Vec<Option<Removal>>,
 }
 
 /// The edited text and where the original text went.
@@ -124,17 +127,27 @@ impl<'t> Layout<'t> {
     /// Allows the simple statement starting line `line` to be joined with `; ` to the line
     /// above, where the previous statement of the same block ends.
     pub fn allow_statement_join(&mut self, line: usize) {
-        if self.statement_joins.len() <= line {
-            self.statement_joins.resize(self.line_count(), false);
-        }
-        self.statement_joins[line] = true;
+        self.allow_join(line, Removal::StatementJoin);
     }
 
-    /// Withdraws [`Layout::allow_statement_join`] for `line` (it starts a compound header
-    /// now, such as an inline `try:`).
+    /// Allows the one-line body of a block, on line `line`, to be joined to its header, which
+    /// ends with `:` on the line above.
+    pub fn allow_body_join(&mut self, line: usize) {
+        self.allow_join(line, Removal::BodyJoin);
+    }
+
+    fn allow_join(&mut self, line: usize, kind: Removal) {
+        if self.statement_joins.len() <= line {
+            self.statement_joins.resize(self.line_count(), None);
+        }
+        self.statement_joins[line] = Some(kind);
+    }
+
+    /// Withdraws [`Layout::allow_statement_join`] or [`Layout::allow_body_join`] for `line`
+    /// (it starts a compound header now, such as an inline `try:`).
     pub fn forbid_statement_join(&mut self, line: usize) {
         if let Some(j) = self.statement_joins.get_mut(line) {
-            *j = false;
+            *j = None;
         }
     }
 
@@ -276,9 +289,10 @@ impl<'t> Layout<'t> {
         if above_has_comment || self.facts.inside_string[i - 1] && !self.facts.in_brackets[i] {
             return None;
         }
-        if self.statement_joins.get(i).copied().unwrap_or(false) && !self.facts.inside_string[i - 1]
+        if let Some(Some(join)) = self.statement_joins.get(i)
+            && !self.facts.inside_string[i - 1]
         {
-            return Some(Removal::StatementJoin);
+            return Some(*join);
         }
         if self.facts.in_brackets[i] {
             let closing = self
@@ -347,7 +361,8 @@ impl<'t> Layout<'t> {
             .filter(|&(l, r)| !r.joins() || l == 0 || hosted[l - 1].is_none())
             // A statement may not be joined across a line inserted right before it.
             .filter(|&(l, r)| {
-                r != Removal::StatementJoin || points.binary_search(&self.facts.starts[l]).is_err()
+                !matches!(r, Removal::StatementJoin | Removal::BodyJoin)
+                    || points.binary_search(&self.facts.starts[l]).is_err()
             })
             .collect();
         let mut removed: Vec<Option<Removal>> = vec![None; n];
@@ -443,6 +458,7 @@ impl<'t> Layout<'t> {
                             pos = start;
                         }
                         Some(Removal::StatementJoin) => out.push("; "),
+                        Some(Removal::BodyJoin) => out.push(" "),
                         Some(Removal::CommentJoin) => out.push("  "),
                         Some(Removal::ContinuationJoin) => out.push(" "),
                         _ => {}
@@ -514,7 +530,9 @@ fn choose_removals(
     starts: &[usize],
     statements: &[usize],
 ) -> Vec<(usize, Removal)> {
-    const B: i32 = 6; // balances considered: -B..=B
+    // Balances tracked exactly: -B..=B. Beyond B added lines the balance saturates: the
+    // estimate gets rough in such a region, but a plan always exists.
+    const B: i32 = 32;
     const WIDTH: usize = (2 * B + 1) as usize;
     #[derive(Clone, Copy)]
     enum Ev {
@@ -552,12 +570,13 @@ fn choose_removals(
         Removal::CommentJoin => 3,
         Removal::StringJoin => 4,
         Removal::ContinuationJoin => 6,
-        Removal::StatementJoin => 12,
+        Removal::StatementJoin | Removal::BodyJoin => 12,
     };
     let idx = |b: i32| (b + B) as usize;
-    // best[k][b]: cheapest cost after k events with balance b; took[k][b]: removal taken.
+    // best[k][b]: cheapest cost after k events with balance b; from[k][b]: the balance
+    // before event k on that cheapest path (a removal is taken where it went down by one).
     let mut best = vec![[INF; WIDTH]; events.len() + 1];
-    let mut took = vec![[false; WIDTH]; events.len() + 1];
+    let mut from = vec![[0i8; WIDTH]; events.len() + 1];
     best[0][idx(0)] = (0, 0, 0);
     for (k, &(_, _, ev)) in events.iter().enumerate() {
         for b in -B..=B {
@@ -565,43 +584,35 @@ fn choose_removals(
             if cur == INF {
                 continue;
             }
-            let mut relax = |nb: i32, cost: Cost, removal: bool| {
+            let mut relax = |nb: i32, cost: Cost| {
                 if (-B..=B).contains(&nb) && cost < best[k + 1][idx(nb)] {
                     best[k + 1][idx(nb)] = cost;
-                    took[k + 1][idx(nb)] = removal;
+                    from[k + 1][idx(nb)] = b as i8;
                 }
             };
             match ev {
-                Ev::Insert => relax(b + 1, cur, false),
-                Ev::Statement => {
-                    relax(b, add(cur, (u32::from(b != 0), b.unsigned_abs(), 0)), false)
-                }
+                Ev::Insert => relax((b + 1).min(B), cur),
+                Ev::Statement => relax(b, add(cur, (u32::from(b != 0), b.unsigned_abs(), 0))),
                 Ev::Remove(i) => {
-                    relax(b, cur, false);
-                    relax(b - 1, add(cur, (0, 0, penalty(candidates[i].1))), true);
+                    relax(b, cur);
+                    relax(b - 1, add(cur, (0, 0, penalty(candidates[i].1))));
                 }
             }
         }
     }
     // Any final balance is fine: the end of the file absorbs it.
-    let Some(mut b) = (-B..=B).min_by_key(|&b| best[events.len()][idx(b)]) else {
-        return Vec::new();
-    };
-    if best[events.len()][idx(b)] == INF {
-        return Vec::new();
-    }
+    let mut b = (-B..=B)
+        .min_by_key(|&b| best[events.len()][idx(b)])
+        .expect("a non-empty range");
     let mut chosen = Vec::new();
     for k in (0..events.len()).rev() {
-        match events[k].2 {
-            Ev::Insert => b -= 1,
-            Ev::Statement => {}
-            Ev::Remove(i) => {
-                if took[k + 1][idx(b)] {
-                    chosen.push(candidates[i]);
-                    b += 1;
-                }
-            }
+        let before = i32::from(from[k + 1][idx(b)]);
+        if let Ev::Remove(i) = events[k].2
+            && before == b + 1
+        {
+            chosen.push(candidates[i]);
         }
+        b = before;
     }
     chosen
 }

@@ -50,12 +50,20 @@ def is_injected_try(stmt: ast.stmt) -> bool:
     if not isinstance(stmt, ast.Try) or len(stmt.handlers) != 1 or stmt.orelse or stmt.finalbody:
         return False
     handler = stmt.handlers[0]
+    # The handler is exactly `<hook call>; raise`.
+    shape = (
+        len(handler.body) == 2
+        and isinstance(handler.body[0], ast.Expr)
+        and isinstance(handler.body[1], ast.Raise)
+        and handler.body[1].exc is None
+    )
     if handler.name == "_equip_x":
-        return True
+        return shape
     return (
-        isinstance(handler.type, ast.Name)
+        shape
+        and isinstance(handler.type, ast.Name)
         and handler.type.id == "GeneratorExit"
-        and any(_is_equip_call(n) for n in ast.walk(handler))
+        and _is_equip_call(handler.body[0].value)
     )
 
 

@@ -71,7 +71,10 @@ def require_python(minor: str) -> Path:
 
 
 def equip_wheel_exe() -> str:
-    """The ``equip-wheel`` console script of the Python package under test."""
+    """The ``equip-wheel`` console script of the Python package under test, or
+    ``$EQUIP_WHEEL_EXE`` (e.g. ``target/release/equip-wheel`` while developing)."""
+    if os.environ.get("EQUIP_WHEEL_EXE"):
+        return os.environ["EQUIP_WHEEL_EXE"]
     script = Path(sys.executable).parent / "equip-wheel"
     if script.exists():
         return str(script)
