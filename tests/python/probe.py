@@ -33,16 +33,20 @@ import atexit
 import itertools
 import json
 import os
+import threading
 
 counts = {}
 problems = []
 _open = {}
 _ids = itertools.count(1)
+# Suites run threads: counting must not lose increments.
+_lock = threading.Lock()
 
 
 def _count(kind, module, qualname):
     key = kind + " " + module + ":" + qualname
-    counts[key] = counts.get(key, 0) + 1
+    with _lock:
+        counts[key] = counts.get(key, 0) + 1
 
 
 def module_enter(module):
@@ -55,14 +59,16 @@ def module_exit(module):
 
 def enter(module, qualname):
     _count("enter", module, qualname)
-    token = next(_ids)
-    _open[token] = (module, qualname)
+    with _lock:
+        token = next(_ids)
+        _open[token] = (module, qualname)
     return token
 
 
 def _close(kind, token, module, qualname):
     _count(kind, module, qualname)
-    owner = _open.pop(token, None)
+    with _lock:
+        owner = _open.pop(token, None)
     if owner != (module, qualname) and len(problems) < 50:
         problems.append("%s of %s:%s got enter value %r (owner %r)" % (kind, module, qualname, token, owner))
 
@@ -97,6 +103,31 @@ def results(directory: Path) -> tuple[Counter, list[str]]:
         counts.update(data["counts"])
         problems.extend(data["problems"])
     return counts, problems
+
+
+def config_file(directory: Path) -> Path:
+    """Writes :data:`CONFIG` to ``directory/probe.toml`` and returns that path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "probe.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def module_dir(directory: Path) -> Path:
+    """Writes the ``equip_probe`` module into ``directory`` (to put on ``PYTHONPATH``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "equip_probe.py").write_text(SOURCE)
+    return directory
+
+
+def per_function(counts: Counter) -> dict[str, dict[str, int]]:
+    """``{"module:qualname": {"enter": n, "exit": n, "error": n}}`` of the function events."""
+    out: dict[str, dict[str, int]] = {}
+    for key, n in counts.items():
+        kind, where = key.split(" ", 1)
+        if kind in ("enter", "exit", "error"):
+            out.setdefault(where, {"enter": 0, "exit": 0, "error": 0})[kind] += n
+    return out
 
 
 def totals(counts: Counter) -> Counter:

@@ -1,13 +1,11 @@
-"""Helpers of the .pyc tests: sourceless wheels compiled by a given interpreter, and the
-probe (tests/python/fixtures/probe/equip_probe.py) that counts hook events."""
+"""Helpers of the .pyc tests: sourceless wheels compiled by a given interpreter, and
+instrumenting them with the CLI."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
-import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -15,8 +13,6 @@ from pathlib import Path
 import harness
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PROBE_DIR = FIXTURES / "probe"
-PROBE_CONFIG = FIXTURES / "probe.toml"
 
 # Compiles the .py files named on stdin (JSON: {member: source path}) into .pyc files in
 # the output directory, with co_filename set to the member path, as `compileall -d` does.
@@ -102,34 +98,7 @@ def sourceless(wheel: Path, python: Path, out_dir: Path) -> Path:
     return write_wheel(out, members, dist_info)
 
 
-def probe_env(path: Path) -> dict[str, str]:
-    """Environment that makes `import equip_probe` work and writes its summary to `path`."""
-    pythonpath = os.pathsep.join(filter(None, [str(PROBE_DIR), os.environ.get("PYTHONPATH")]))
-    return {"PYTHONPATH": pythonpath, "EQUIP_PROBE_FILE": str(path)}
-
-
-def read_probe(path: Path) -> dict:
-    """The probe's summary."""
-    return json.loads(path.read_text())
-
-
-def merge_probes(paths) -> dict:
-    """The summaries of several processes added up."""
-    total = {"counts": {}, "per_function": {}, "mismatches": [], "open": 0}
-    for path in paths:
-        data = read_probe(path)
-        for k, v in data["counts"].items():
-            total["counts"][k] = total["counts"].get(k, 0) + v
-        for q, c in data["per_function"].items():
-            mine = total["per_function"].setdefault(q, {"enter": 0, "exit": 0, "error": 0})
-            for k, v in c.items():
-                mine[k] += v
-        total["mismatches"] += data["mismatches"]
-        total["open"] += data["open"]
-    return total
-
-
-def instrument(wheel: Path, out_dir: Path, config: Path = PROBE_CONFIG) -> tuple[Path, dict]:
+def instrument(wheel: Path, out_dir: Path, config: Path) -> tuple[Path, dict]:
     """Instruments `wheel` with the CLI; returns the output wheel and the JSON report."""
     report = out_dir / "report.json"
     harness.run_equip("instrument", wheel, "--config", config, "--out-dir", out_dir,

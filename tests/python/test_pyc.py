@@ -13,15 +13,26 @@ from pathlib import Path
 import pytest
 
 import harness
+import probe
 import pyc_support
 
 SHAPES = pyc_support.FIXTURES / "shapes"
 
 
-def _run(venv: harness.Venv, probe_file: Path, cwd: Path) -> str:
-    proc = venv.run("-c", "import shapes; shapes.selfcheck()", cwd=cwd,
-                    env=pyc_support.probe_env(probe_file))
-    return proc.stdout
+@pytest.fixture(scope="module")
+def probe_config(tmp_path_factory) -> Path:
+    return probe.config_file(tmp_path_factory.mktemp("probe-config"))
+
+
+def _run(venv: harness.Venv, out: Path, cwd: Path) -> tuple[str, dict, list[str]]:
+    """Runs the fixture's self-check with the probe importable; returns its output, the
+    probe's per-function counts and problems."""
+    out.mkdir(parents=True)
+    env = {"PYTHONPATH": str(probe.module_dir(out / "module")),
+           "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json")}
+    proc = venv.run("-c", "import shapes; shapes.selfcheck()", cwd=cwd, env=env)
+    counts, problems = probe.results(out)
+    return proc.stdout, counts, problems
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +41,14 @@ def shapes_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
-def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, tmp_path: Path) -> None:
+def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, probe_config: Path,
+                                             tmp_path: Path) -> None:
     python = harness.require_python(minor)
     plain = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
     names = harness.wheel_members(plain)
     assert "shapes/core.pyc" in names and "shapes/core.py" not in names
 
-    out, report = pyc_support.instrument(plain, tmp_path / "out")
+    out, report = pyc_support.instrument(plain, tmp_path / "out", probe_config)
     modules = {m["member"]: m for m in report["modules"]}
     assert set(modules) == {"shapes/__init__.pyc", "shapes/core.pyc"}
     core = modules["shapes/core.pyc"]
@@ -53,19 +65,17 @@ def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, tmp
     for label, wheel in [("plain", plain), ("instrumented", out)]:
         venv = harness.Venv.create(python, tmp_path / f"venv-{label}")
         venv.pip_install("--no-deps", "--no-index", wheel)
-        probe = tmp_path / f"probe-{label}.json"
-        results[label] = (_run(venv, probe, tmp_path), probe)
-    plain_out, _ = results["plain"]
-    inst_out, probe_file = results["instrumented"]
+        results[label] = _run(venv, tmp_path / f"probe-{label}", tmp_path)
+    plain_out, _, _ = results["plain"]
+    inst_out, counts, problems = results["instrumented"]
     assert inst_out == plain_out
     assert "('traceback', ['selfcheck', 'raises'])" in inst_out
 
-    probe = pyc_support.read_probe(probe_file)
-    counts = probe["counts"]
-    assert probe["mismatches"] == []
-    assert counts["module-enter"] == 2 and counts["module-exit"] == 2
-    assert counts["enter"] > 50 and counts["exit"] > 40 and counts["error"] >= 5
-    per = probe["per_function"]
+    assert problems == []
+    seen = probe.totals(counts)
+    assert seen["module-enter"] == 2 and seen["module-exit"] == 2
+    assert seen["enter"] > 50 and seen["exit"] > 40 and seen["error"] >= 5
+    per = probe.per_function(counts)
     # raises("value") twice and raises("key") once, all propagating.
     assert per["shapes.core:raises"] == {"enter": 3, "exit": 0, "error": 3}
     # gen: run to the end, closed early (reported as exit), thrown into, delegated to.
@@ -78,10 +88,11 @@ def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, tmp
     assert per["shapes.core:Base.prop"] == {"enter": 2, "exit": 2, "error": 0}
     assert per["shapes.core:closure.<locals>.counter"]["exit"] == 2
     assert per["shapes.core:with_block"] == {"enter": 1, "exit": 1, "error": 0}
-    assert probe["open"] == 0
+    # Every call that entered has left.
+    assert all(c["enter"] == c["exit"] + c["error"] for c in per.values()), per
 
 
-def test_unsupported_magic_is_named_or_skipped(tmp_path: Path) -> None:
+def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Path) -> None:
     python = harness.require_python("3.11")
     wheel = pyc_support.wheel_from_dir(SHAPES, "shapes", "1.0", tmp_path / "src")
     plain = pyc_support.sourceless(wheel, python, tmp_path / "plain")
@@ -92,13 +103,13 @@ def test_unsupported_magic_is_named_or_skipped(tmp_path: Path) -> None:
     members["shapes/core.pyc"] = bytes(data)
     future = pyc_support.write_wheel(tmp_path / "future" / plain.name, members,
                                      "shapes-1.0.dist-info")
-    proc = harness.run_equip("instrument", future, "--config", pyc_support.PROBE_CONFIG,
+    proc = harness.run_equip("instrument", future, "--config", probe_config,
                              "--out-dir", tmp_path / "out", check=False)
     assert proc.returncode == 1
     assert "shapes/core.pyc" in proc.stderr and "Python 3.14" in proc.stderr, proc.stderr
 
     config = tmp_path / "skip.toml"
-    config.write_text('on-unsupported-pyc = "skip"\n' + pyc_support.PROBE_CONFIG.read_text())
+    config.write_text('on-unsupported-pyc = "skip"\n' + probe_config.read_text())
     report = tmp_path / "report.json"
     harness.run_equip("instrument", future, "--config", config, "--out-dir", tmp_path / "out2",
                       "--report", report)
@@ -112,20 +123,18 @@ def test_unsupported_magic_is_named_or_skipped(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("minor", ["3.11", "3.13"])
 def test_pyc_and_py_builds_report_the_same_events(minor: str, shapes_wheel: Path,
-                                                  tmp_path: Path) -> None:
+                                                  probe_config: Path, tmp_path: Path) -> None:
     """Differential oracle on the fixture: the .py-instrumented and the .pyc-instrumented
     builds of the same package, running the same self-check, give identical probe counts."""
     python = harness.require_python(minor)
     sourceless = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
     summaries = {}
     for label, wheel in [("py", shapes_wheel), ("pyc", sourceless)]:
-        out, _ = pyc_support.instrument(wheel, tmp_path / f"out-{label}")
+        out, _ = pyc_support.instrument(wheel, tmp_path / f"out-{label}", probe_config)
         venv = harness.Venv.create(python, tmp_path / f"venv-{label}")
         venv.pip_install("--no-deps", "--no-index", out)
-        probe = tmp_path / f"probe-{label}.json"
-        _run(venv, probe, tmp_path)
-        summaries[label] = pyc_support.read_probe(probe)
-    py, pyc = summaries["py"], summaries["pyc"]
-    assert py["mismatches"] == [] and pyc["mismatches"] == []
-    assert pyc["per_function"] == py["per_function"]
-    assert pyc["counts"] == py["counts"]
+        _, counts, problems = _run(venv, tmp_path / f"probe-{label}", tmp_path)
+        assert problems == [], (label, problems)
+        summaries[label] = counts
+    # Per (event kind, module, qualname).
+    assert summaries["pyc"] == summaries["py"]
