@@ -33,20 +33,22 @@ import atexit
 import itertools
 import json
 import os
-import threading
 
-counts = {}
+# No locks: a hook can run re-entrantly on the same thread (a generator finalized by the
+# garbage collector while a hook runs), so every update is a single C-level operation that
+# is atomic under the GIL: next() on an itertools.count, dict.setdefault/pop.
+_counters = {}  # "kind module:qualname" -> itertools.count(1); next() gives n + 1 after n events
 problems = []
 _open = {}
 _ids = itertools.count(1)
-# Suites run threads: counting must not lose increments.
-_lock = threading.Lock()
 
 
 def _count(kind, module, qualname):
     key = kind + " " + module + ":" + qualname
-    with _lock:
-        counts[key] = counts.get(key, 0) + 1
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters.setdefault(key, itertools.count(1))
+    next(counter)
 
 
 def module_enter(module):
@@ -59,16 +61,14 @@ def module_exit(module):
 
 def enter(module, qualname):
     _count("enter", module, qualname)
-    with _lock:
-        token = next(_ids)
-        _open[token] = (module, qualname)
+    token = next(_ids)
+    _open[token] = (module, qualname)
     return token
 
 
 def _close(kind, token, module, qualname):
     _count(kind, module, qualname)
-    with _lock:
-        owner = _open.pop(token, None)
+    owner = _open.pop(token, None)
     if owner != (module, qualname) and len(problems) < 50:
         problems.append("%s of %s:%s got enter value %r (owner %r)" % (kind, module, qualname, token, owner))
 
@@ -88,6 +88,7 @@ def _write():
         return
     try:
         with open(path.replace("{pid}", str(os.getpid())), "w") as f:
+            counts = {key: next(counter) - 1 for key, counter in _counters.items()}
             json.dump({"counts": counts, "problems": problems, "open": len(_open)}, f)
     except Exception:
         pass
