@@ -1109,6 +1109,23 @@ impl<'p, 't> Injector<'p, 't> {
         self.insert_before(r, block, &|_, _| false)
     }
 
+    /// The function-error hook call with its result popped (nothing without that hook).
+    fn error_hook_call(&mut self) -> Result<Vec<Instr>, PycError> {
+        let mut block = Vec::new();
+        if let Some(abi) = self.hooks.error.clone() {
+            let site = Site {
+                kind: HookKind::FunctionError,
+                lineno: self.firstlineno,
+                info: self.info,
+                in_function: true,
+            };
+            let args = self.call_args(&abi, &site, &|me, p| me.after_value(p));
+            self.emit_call(&mut block, &abi, &args, true)?;
+            block.push(self.ins("POP_TOP", 0)?);
+        }
+        Ok(block)
+    }
+
     /// The function-error handler (and GeneratorExit -> exit for generator-like code),
     /// covering everything from `first` to the end of the original code.
     fn handler(
@@ -1118,25 +1135,13 @@ impl<'p, 't> Injector<'p, 't> {
         gen_exit: bool,
     ) -> Result<(), PycError> {
         let minor = self.table.minor;
-        let hooks = self.hooks;
-        let def_line = self.firstlineno;
         let mut h = Vec::new();
         let raise_id;
         if minor <= 10 {
             // Stack: [prev tb, prev value, prev type, tb, value, type].
             let start_id = setup_target.expect("SETUP_FINALLY target");
             let mut err_block = vec![self.ins("POP_TOP", 0)?];
-            if let Some(abi) = hooks.error.clone() {
-                let site = Site {
-                    kind: HookKind::FunctionError,
-                    lineno: def_line,
-                    info: self.info,
-                    in_function: true,
-                };
-                let args = self.call_args(&abi, &site, &|me, p| me.after_value(p));
-                self.emit_call(&mut err_block, &abi, &args, true)?;
-                err_block.push(self.ins("POP_TOP", 0)?);
-            }
+            err_block.extend(self.error_hook_call()?);
             let raise = self.ins("RAISE_VARARGS", 0)?;
             raise_id = raise.id;
             if gen_exit {
@@ -1164,18 +1169,7 @@ impl<'p, 't> Injector<'p, 't> {
         let push = self.ins("PUSH_EXC_INFO", 0)?;
         let handler_id = push.id;
         h.push(push);
-        let mut err_block = Vec::new();
-        if let Some(abi) = hooks.error.clone() {
-            let site = Site {
-                kind: HookKind::FunctionError,
-                lineno: def_line,
-                info: self.info,
-                in_function: true,
-            };
-            let args = self.call_args(&abi, &site, &|me, p| me.after_value(p));
-            self.emit_call(&mut err_block, &abi, &args, true)?;
-            err_block.push(self.ins("POP_TOP", 0)?);
-        }
+        let err_block = self.error_hook_call()?;
         let raise = self.ins("RERAISE", 2)?;
         raise_id = raise.id;
         if gen_exit {
