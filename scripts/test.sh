@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of equip-wheel. Installs what it needs on a fresh machine: the Python test
 # tools (into .venv-test), cargo-nextest if missing, the equip-wheel package itself.
-# Extra arguments go to pytest, e.g. `scripts/test.sh -k calls`.
+# Extra arguments go to pytest, e.g. `scripts/test.sh -k calls`. The end-to-end tests run in
+# parallel, one worker per core (PYTEST_WORKERS=N to choose, 0 to run them in this process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,4 +29,4 @@ maturin build --release --out target/wheels
 "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps target/wheels/equip_wheel-*.whl
 
 echo "== Python: end-to-end tests"
-"$VENV/bin/python" -m pytest tests/python "$@"
+"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-auto}" tests/python "$@"

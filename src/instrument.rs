@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::config::Config;
+use crate::bytecode;
+use crate::config::{Config, OnUnsupportedPyc};
 use crate::error::{Error, WheelError, WheelProblem};
 use crate::hooks_module;
 use crate::report::{ModuleReport, Report, Skipped};
@@ -345,15 +346,6 @@ fn process_member(
     let Some(module) = module_name(&m.name, &naming.data_dir.0) else {
         return Ok(MemberResult::keep());
     };
-    if m.name.ends_with(".pyc") {
-        return Ok(MemberResult {
-            skipped: Some(Skipped {
-                member: m.name.clone(),
-                reason: ".pyc instrumentation is not available yet; copied unchanged".into(),
-            }),
-            ..MemberResult::keep()
-        });
-    }
     if !config.selection.module(&module) {
         return Ok(MemberResult::keep());
     }
@@ -362,6 +354,9 @@ fn process_member(
         file_name: &m.name,
         hooks_module: hooks_name,
     };
+    if m.name.ends_with(".pyc") {
+        return process_pyc(input, m, &data, &module, target, config);
+    }
     match source::instrument(&data, target, config) {
         Ok(outcome) => {
             let Some(bytes) = outcome.new_bytes else {
@@ -391,6 +386,57 @@ fn process_member(
                     member: m.name.clone(),
                     reason: format!("not instrumented: {e}"),
                 }),
+                ..MemberResult::keep()
+            })
+        }
+        Err(e) => Err(Error::Instrument {
+            wheel: input.path.clone(),
+            member: m.name.clone(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Instruments one `.pyc` member; a file compiled for an unsupported Python fails the wheel,
+/// or with `on-unsupported-pyc = "skip"` is copied unchanged with a warning.
+fn process_pyc(
+    input: &InputWheel,
+    m: &MemberInfo,
+    data: &[u8],
+    module: &str,
+    target: ModuleTarget<'_>,
+    config: &Config,
+) -> Result<MemberResult, Error> {
+    match bytecode::instrument_pyc(data, target, config) {
+        Ok(outcome) => {
+            let Some(bytes) = outcome.new_bytes else {
+                return Ok(MemberResult::keep());
+            };
+            Ok(MemberResult {
+                outcome: Outcome::Rewrite(bytes),
+                module: Some(ModuleReport {
+                    member: m.name.clone(),
+                    module: module.to_string(),
+                    kind: "pyc",
+                    functions: outcome.functions,
+                    probes: outcome.probes,
+                    statements: 0,
+                    statements_moved: 0,
+                    not_instrumented: outcome.not_instrumented,
+                }),
+                ..MemberResult::keep()
+            })
+        }
+        Err(e) if e.is_unsupported() && config.on_unsupported_pyc == OnUnsupportedPyc::Skip => {
+            Ok(MemberResult {
+                skipped: Some(Skipped {
+                    member: m.name.clone(),
+                    reason: format!("not instrumented: {e}"),
+                }),
+                warnings: vec![format!(
+                    "{}: copied unchanged (on-unsupported-pyc = \"skip\"): {e}",
+                    m.name
+                )],
                 ..MemberResult::keep()
             })
         }

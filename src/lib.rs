@@ -1,13 +1,15 @@
 //! equip-wheel: instrument built Python wheels.
 //!
-//! Opens a wheel, injects configured Python snippets into its `.py` (and, later, `.pyc`)
-//! modules at function entry, return, exception, chosen lines and module import, regenerates
-//! RECORD and writes a new wheel that pip and uv install like any other.
+//! Opens a wheel, injects configured Python snippets into its `.py` modules (source rewriting,
+//! [`source`]) and `.pyc` modules of CPython 3.8–3.13 (bytecode rewriting, [`bytecode`]) at
+//! function entry, return, exception, chosen lines and module import, regenerates RECORD and
+//! writes a new wheel that pip and uv install like any other.
 //!
 //! The entry points are [`instrument_wheel`] and [`verify_wheel`]; configuration is
 //! [`Config`]; the command line is [`cli::run`]. With the `python` feature the crate is also
 //! the `equip_wheel._native` extension module.
 
+pub mod bytecode;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -20,6 +20,7 @@ import zipfile
 from pathlib import Path
 
 import harness
+import upstream
 
 REPO = harness.REPO
 #: uv's cache for this test run only: every run rebuilds equip-wheel with the same name and
@@ -65,15 +66,16 @@ def ensure_backend_wheels() -> Path:
     """Downloads the pinned real backends (and their dependencies) once."""
     marker = BACKEND_WHEELS / "pins.json"
     pins = sorted([*(b[3] for b in BACKENDS.values()), *EXTRA_PINS])
-    if marker.exists() and json.loads(marker.read_text()) == pins:
-        return BACKEND_WHEELS
-    BACKEND_WHEELS.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-         "--only-binary", ":all:", "-d", str(BACKEND_WHEELS), *pins],
-        check=True,
-    )
-    marker.write_text(json.dumps(pins))
+    with upstream.file_lock(BACKEND_WHEELS.parent / ".backend-wheels.lock"):
+        if marker.exists() and json.loads(marker.read_text()) == pins:
+            return BACKEND_WHEELS
+        BACKEND_WHEELS.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+             "--only-binary", ":all:", "-d", str(BACKEND_WHEELS), *pins],
+            check=True,
+        )
+        marker.write_text(json.dumps(pins))
     return BACKEND_WHEELS
 
 

@@ -13,6 +13,7 @@ when its line number and its kind are unchanged. Runs on Python 3.8+ (no newer s
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import sys
 from pathlib import Path
@@ -86,10 +87,10 @@ def statements(body: List[ast.stmt], strip: bool) -> Iterator[ast.stmt]:
             yield from statements(case.body, strip)
 
 
-def compare(original: bytes, instrumented: bytes) -> Tuple[int, int, List[Tuple[int, int, str]]]:
-    """(statements, kept, moved as (old line, new line, kind)) for one file."""
-    old = list(statements(ast.parse(original).body, strip=False))
-    new = list(statements(ast.parse(instrumented).body, strip=True))
+def compare(original: ast.Module, instrumented: ast.Module) -> Tuple[int, int, List[Tuple[int, int, str]]]:
+    """(statements, kept, moved as (old line, new line, kind)) for one file's two trees."""
+    old = list(statements(original.body, strip=False))
+    new = list(statements(instrumented.body, strip=True))
     if len(old) != len(new):
         raise ValueError(f"statement count differs: {len(old)} original, {len(new)} instrumented")
     moved = [
@@ -100,8 +101,16 @@ def compare(original: bytes, instrumented: bytes) -> Tuple[int, int, List[Tuple[
     return len(old), len(old) - len(moved), moved
 
 
+def parse_and_compile(source: bytes, filename: str) -> ast.Module:
+    """The tree of ``source``, after checking that it compiles (each file is parsed once)."""
+    tree = ast.parse(source, filename)
+    compile(tree, filename, "exec", dont_inherit=True)
+    return tree
+
+
 def measure(original_dir: Path, instrumented_dir: Path) -> Dict[str, object]:
     """Fidelity and compilation over every ``.py`` file of ``original_dir``."""
+    gc.disable()  # trees are freed by reference counting; cycle collection only costs time here
     total = kept = files = 0
     not_compiling: List[str] = []
     mismatched: List[str] = []
@@ -110,19 +119,19 @@ def measure(original_dir: Path, instrumented_dir: Path) -> Dict[str, object]:
         rel = path.relative_to(original_dir)
         source = path.read_bytes()
         try:
-            compile(source, str(path), "exec", dont_inherit=True)
+            old_tree = parse_and_compile(source, str(path))
         except (SyntaxError, ValueError):
             continue  # the original does not compile here either
         files += 1
         target = instrumented_dir / rel
         new_source = target.read_bytes() if target.exists() else b""
         try:
-            compile(new_source, str(target), "exec", dont_inherit=True)
+            new_tree = parse_and_compile(new_source, str(target))
         except (SyntaxError, ValueError) as e:
             not_compiling.append(f"{rel}: {e}")
             continue
         try:
-            n, k, _ = compare(source, new_source)
+            n, k, _ = compare(old_tree, new_tree)
         except ValueError as e:
             mismatched.append(f"{rel}: {e}")
             continue

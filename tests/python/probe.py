@@ -34,7 +34,10 @@ import itertools
 import json
 import os
 
-counts = {}
+# No locks: a hook can run re-entrantly on the same thread (a generator finalized by the
+# garbage collector while a hook runs), so every update is a single C-level operation that
+# is atomic under the GIL: next() on an itertools.count, dict.setdefault/pop.
+_counters = {}  # "kind module:qualname" -> itertools.count(1); next() gives n + 1 after n events
 problems = []
 _open = {}
 _ids = itertools.count(1)
@@ -42,7 +45,10 @@ _ids = itertools.count(1)
 
 def _count(kind, module, qualname):
     key = kind + " " + module + ":" + qualname
-    counts[key] = counts.get(key, 0) + 1
+    counter = _counters.get(key)
+    if counter is None:
+        counter = _counters.setdefault(key, itertools.count(1))
+    next(counter)
 
 
 def module_enter(module):
@@ -82,6 +88,7 @@ def _write():
         return
     try:
         with open(path.replace("{pid}", str(os.getpid())), "w") as f:
+            counts = {key: next(counter) - 1 for key, counter in _counters.items()}
             json.dump({"counts": counts, "problems": problems, "open": len(_open)}, f)
     except Exception:
         pass
@@ -97,6 +104,31 @@ def results(directory: Path) -> tuple[Counter, list[str]]:
         counts.update(data["counts"])
         problems.extend(data["problems"])
     return counts, problems
+
+
+def config_file(directory: Path) -> Path:
+    """Writes :data:`CONFIG` to ``directory/probe.toml`` and returns that path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "probe.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+def module_dir(directory: Path) -> Path:
+    """Writes the ``equip_probe`` module into ``directory`` (to put on ``PYTHONPATH``)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "equip_probe.py").write_text(SOURCE)
+    return directory
+
+
+def per_function(counts: Counter) -> dict[str, dict[str, int]]:
+    """``{"module:qualname": {"enter": n, "exit": n, "error": n}}`` of the function events."""
+    out: dict[str, dict[str, int]] = {}
+    for key, n in counts.items():
+        kind, where = key.split(" ", 1)
+        if kind in ("enter", "exit", "error"):
+            out.setdefault(where, {"enter": 0, "exit": 0, "error": 0})[kind] += n
+    return out
 
 
 def totals(counts: Counter) -> Counter:

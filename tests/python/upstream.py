@@ -277,7 +277,9 @@ def python_minor(python: Path) -> str:
     return out.stdout.strip()
 
 
-def _lock(path: Path):
+def file_lock(path: Path):
+    """An exclusive lock on ``path`` (created if needed) for a ``with`` block: pytest-xdist
+    workers share the caches behind it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     f = open(path, "w")
     fcntl.flock(f, fcntl.LOCK_EX)
@@ -303,7 +305,7 @@ def ensure_wheelhouse(python: Path, requirements: list[str]) -> Path:
     minor = python_minor(python)
     wheelhouse = WHEELHOUSE / f"cp{minor.replace('.', '')}"
     wheelhouse.mkdir(parents=True, exist_ok=True)
-    with _lock(WHEELHOUSE / f".cp{minor.replace('.', '')}.lock"):
+    with file_lock(WHEELHOUSE / f".cp{minor.replace('.', '')}.lock"):
         missing = [r for r in requirements if not _have(wheelhouse, r)]
         if missing:
             proc = subprocess.run(
@@ -565,7 +567,7 @@ def baseline_result(name: str, python: Path, wheel_paths, tmp_path_factory, extr
     key = f"{_normalize(name)}-{python_minor(python)}-{hashlib.sha256(key_data.encode()).hexdigest()[:16]}"
     root = _session_root(tmp_path_factory) / "upstream-baselines"
     stored = root / f"{key}.json"
-    with _lock(root / f".{key}.lock"):
+    with file_lock(root / f".{key}.lock"):
         if stored.exists():
             return SuiteResult(**json.loads(stored.read_text()))
         work = root / key

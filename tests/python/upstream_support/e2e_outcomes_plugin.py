@@ -18,6 +18,9 @@ conftest loaded its profile) that keeps that profile but derandomizes it, drops 
 deadline and the health checks and disables the example database: the plain and the
 instrumented runs then try the same examples, and the instrumented code's slowness cannot
 fail a test by time alone. ``$EQUIP_E2E_HYPOTHESIS_MAX_EXAMPLES`` sets ``max_examples`` too.
+
+Each test starts (before its fixtures) with the ``random`` module seeded from its node id, so
+tests that draw unseeded random inputs do the same work in every run compared.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import random
 import sys
 
 import pytest
@@ -46,6 +50,11 @@ def _record(nodeid, outcome, report=None):
             text = "xfail: %s\n%s" % (report.wasxfail, text)
         if text:
             _details[nodeid] = text[-_MAX_DETAIL:]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    random.seed(item.nodeid)  # str seeds do not depend on PYTHONHASHSEED
 
 
 def pytest_runtest_logreport(report):

@@ -13,7 +13,9 @@ names the modules whose ``__file__`` is recorded after the run.
 Test ids are ``TestCase.id()``; when several tests share an id (one TestCase class
 instantiated per row of a data table), the later ones get `` <str(test)>`` appended, then
 ``#N`` if still not unique, which is deterministic because unittest runs in order.
-Tests listed in the deselect file (one id per line) are not run and not recorded.
+Tests listed in the deselect file (one id per line) are not run and not recorded. Each test
+starts with the ``random`` module seeded from its id, so tests that draw unseeded random
+inputs do the same work in every run compared.
 
 It runs under every CPython 3.8-3.13: 3.8 syntax, standard library only.
 """
@@ -24,6 +26,7 @@ import argparse
 import importlib
 import json
 import os
+import random
 import sys
 import traceback
 import unittest
@@ -66,6 +69,7 @@ class RecordingResult(unittest.TextTestResult):
         key = self._key(test)
         self._current[id(test)] = key
         self.outcomes[key] = "running"
+        random.seed(key)  # str seeds do not depend on PYTHONHASHSEED
         super().startTest(test)
 
     def stopTest(self, test):

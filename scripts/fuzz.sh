@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of the .pyc code with cargo fuzz (needs a nightly toolchain and
+# `cargo install cargo-fuzz`). Corpora are seeded at run time from the stdlib .pyc corpus
+# that tests/pyc_roundtrip.rs generates in .cache/pyc-corpus (nothing third-party is
+# committed), a few hundred files per target.
+#
+#   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 180)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-180}
+if [ ! -d .cache/pyc-corpus ]; then
+    echo "no .cache/pyc-corpus: run 'cargo test --release --test pyc_roundtrip' first" >&2
+    exit 1
+fi
+mkdir -p fuzz/corpus/marshal_read fuzz/corpus/pyc_instrument
+# Seed: every 10th stdlib .pyc of each version; marshal_read gets the data without header.
+find .cache/pyc-corpus -name '*.pyc' | sort | awk 'NR % 10 == 0' | while read -r f; do
+    key=$(echo "$f" | sha1sum | cut -c1-16)
+    cp "$f" "fuzz/corpus/pyc_instrument/$key"
+    tail -c +17 "$f" > "fuzz/corpus/marshal_read/$key"
+done
+for target in marshal_read pyc_instrument; do
+    echo "== cargo fuzz run $target for ${SECONDS_PER_TARGET}s"
+    cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
+        -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1
+done

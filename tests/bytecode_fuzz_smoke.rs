@@ -1,0 +1,129 @@
+//! Stable-toolchain smoke run of the two fuzz properties (`equip_wheel::bytecode::fuzzing`),
+//! for CI: seeds are the `shapes` fixture compiled by every installed interpreter (3.8–3.13),
+//! mutated deterministically (byte flips, insertions, deletions, truncations). The real
+//! coverage-guided runs are `scripts/fuzz.sh` (cargo fuzz, nightly).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use equip_wheel::bytecode::fuzzing::{fuzz_config, instrument_any, marshal_round_trip};
+
+fn pyenv_pythons() -> Vec<PathBuf> {
+    let root = std::env::var("PYENV_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Command::new("pyenv")
+                .arg("root")
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().into())
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+                })
+        });
+    let mut out = Vec::new();
+    for minor in 8..=13 {
+        let prefix = format!("3.{minor}.");
+        let found = std::fs::read_dir(root.join("versions"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path().join("bin/python"))
+            .find(|p| p.exists());
+        match found {
+            Some(p) => out.push(p),
+            None => eprintln!("SKIP: no CPython 3.{minor} for fuzz seeds"),
+        }
+    }
+    out
+}
+
+fn seeds() -> Vec<Vec<u8>> {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python/fixtures/shapes/shapes/core.py");
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = Vec::new();
+    for (i, python) in pyenv_pythons().into_iter().enumerate() {
+        let dest = dir.path().join(format!("seed{i}.pyc"));
+        let status = Command::new(&python)
+            .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])
+            .arg(&src)
+            .arg(&dest)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        out.push(std::fs::read(dest).unwrap());
+    }
+    out
+}
+
+/// xorshift64*: deterministic mutations.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
+    let mut d = seed.to_vec();
+    for _ in 0..1 + rng.below(4) {
+        match rng.below(4) {
+            0 if !d.is_empty() => {
+                let i = rng.below(d.len());
+                d[i] ^= 1 << rng.below(8);
+            }
+            1 => {
+                let i = rng.below(d.len() + 1);
+                d.insert(i, rng.next() as u8);
+            }
+            2 if !d.is_empty() => {
+                let i = rng.below(d.len());
+                d.remove(i);
+            }
+            _ => {
+                let n = rng.below(d.len() + 1);
+                d.truncate(n.max(17));
+            }
+        }
+    }
+    d
+}
+
+#[test]
+fn fuzz_properties_hold_on_mutated_real_pycs() {
+    let seeds = seeds();
+    let config = fuzz_config();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut instrumented = 0;
+    for seed in &seeds {
+        marshal_round_trip(&seed[16..]);
+        // The unmutated seed must instrument (and re-read) successfully.
+        let target = equip_wheel::source::ModuleTarget {
+            module: "pkg.mod",
+            file_name: "pkg/mod.pyc",
+            hooks_module: "_equip_hooks_pkg",
+        };
+        let out = equip_wheel::bytecode::instrument_pyc(seed, target, &config).unwrap();
+        assert!(out.new_bytes.is_some() && !out.functions.is_empty());
+        instrument_any(seed, &config);
+        for _ in 0..1000 {
+            let m = mutate(&mut rng, seed);
+            marshal_round_trip(&m[16.min(m.len())..]);
+            instrument_any(&m, &config);
+            instrumented += 1;
+        }
+    }
+    eprintln!(
+        "{} seeds, {instrumented} mutated inputs checked",
+        seeds.len()
+    );
+}

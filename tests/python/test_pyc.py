@@ -1,0 +1,140 @@
+"""End-to-end tests of .pyc instrumentation (issue 4) on the `shapes` fixture package.
+
+For each interpreter, the fixture is compiled to a sourceless wheel (`pkg/mod.pyc`, no
+`.py`), instrumented with the full-hooks probe config, installed into a venv of that same
+version and run: its self-check must print exactly what the plain wheel prints, and the probe
+must see enter, exit and error events, each exit/error with its own call's enter value.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import harness
+import probe
+import pyc_support
+
+SHAPES = pyc_support.FIXTURES / "shapes"
+
+
+@pytest.fixture(scope="module")
+def probe_config(tmp_path_factory) -> Path:
+    return probe.config_file(tmp_path_factory.mktemp("probe-config"))
+
+
+def _run(venv: harness.Venv, out: Path, cwd: Path) -> tuple[str, dict, list[str]]:
+    """Runs the fixture's self-check with the probe importable; returns its output, the
+    probe's per-function counts and problems."""
+    out.mkdir(parents=True)
+    env = {"PYTHONPATH": str(probe.module_dir(out / "module")),
+           "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json")}
+    proc = venv.run("-c", "import shapes; shapes.selfcheck()", cwd=cwd, env=env)
+    counts, problems = probe.results(out)
+    return proc.stdout, counts, problems
+
+
+@pytest.fixture(scope="module")
+def shapes_wheel(tmp_path_factory) -> Path:
+    return pyc_support.wheel_from_dir(SHAPES, "shapes", "1.0", tmp_path_factory.mktemp("shapes"))
+
+
+@pytest.mark.parametrize("minor", harness.PY_VERSIONS)
+def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, probe_config: Path,
+                                             tmp_path: Path) -> None:
+    python = harness.require_python(minor)
+    plain = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
+    names = harness.wheel_members(plain)
+    assert "shapes/core.pyc" in names and "shapes/core.py" not in names
+
+    out, report = pyc_support.instrument(plain, tmp_path / "out", probe_config)
+    modules = {m["member"]: m for m in report["modules"]}
+    assert set(modules) == {"shapes/__init__.pyc", "shapes/core.pyc"}
+    core = modules["shapes/core.pyc"]
+    assert core["kind"] == "pyc"
+    for qualname in ["plain", "gen", "coro", "agen", "closure.<locals>.inner", "Base.prop",
+                     "Base.Inner.deep", "decorator.<locals>.wrapper", "nested_three.<locals>.level2.<locals>.level3"]:
+        assert qualname in core["functions"], qualname
+    assert core["not_instrumented"]["lambdas"] == 1
+    assert core["not_instrumented"]["class_bodies"] == 3
+    # `verify` accepts the output wheel (RECORD and zip checks).
+    harness.run_equip("verify", out)
+
+    results = {}
+    for label, wheel in [("plain", plain), ("instrumented", out)]:
+        venv = harness.Venv.create(python, tmp_path / f"venv-{label}")
+        venv.pip_install("--no-deps", "--no-index", wheel)
+        results[label] = _run(venv, tmp_path / f"probe-{label}", tmp_path)
+    plain_out, _, _ = results["plain"]
+    inst_out, counts, problems = results["instrumented"]
+    assert inst_out == plain_out
+    assert "('traceback', ['selfcheck', 'raises'])" in inst_out
+
+    assert problems == []
+    seen = probe.totals(counts)
+    assert seen["module-enter"] == 2 and seen["module-exit"] == 2
+    assert seen["enter"] > 50 and seen["exit"] > 40 and seen["error"] >= 5
+    per = probe.per_function(counts)
+    # raises("value") twice and raises("key") once, all propagating.
+    assert per["shapes.core:raises"] == {"enter": 3, "exit": 0, "error": 3}
+    # gen: run to the end, closed early (reported as exit), thrown into, delegated to.
+    assert per["shapes.core:gen"] == {"enter": 4, "exit": 3, "error": 1}
+    assert per["shapes.core:recursive"] == {"enter": 6, "exit": 6, "error": 0}
+    assert per["shapes.core:reraises"] == {"enter": 1, "exit": 0, "error": 1}
+    assert per["shapes.core:catches"] == {"enter": 1, "exit": 1, "error": 0}
+    assert per["shapes.core:agen"]["enter"] == 1 and per["shapes.core:agen"]["exit"] == 1
+    assert per["shapes.core:coro"] == {"enter": 1, "exit": 1, "error": 0}
+    assert per["shapes.core:Base.prop"] == {"enter": 2, "exit": 2, "error": 0}
+    assert per["shapes.core:closure.<locals>.counter"]["exit"] == 2
+    assert per["shapes.core:with_block"] == {"enter": 1, "exit": 1, "error": 0}
+    # Every call that entered has left.
+    assert all(c["enter"] == c["exit"] + c["error"] for c in per.values()), per
+
+
+def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Path) -> None:
+    python = harness.require_python("3.11")
+    wheel = pyc_support.wheel_from_dir(SHAPES, "shapes", "1.0", tmp_path / "src")
+    plain = pyc_support.sourceless(wheel, python, tmp_path / "plain")
+    members = harness.wheel_members(plain)
+    # Pretend one module was compiled by Python 3.14 (magic 3627).
+    data = bytearray(members["shapes/core.pyc"])
+    data[0:2] = (3627).to_bytes(2, "little")
+    members["shapes/core.pyc"] = bytes(data)
+    future = pyc_support.write_wheel(tmp_path / "future" / plain.name, members,
+                                     "shapes-1.0.dist-info")
+    proc = harness.run_equip("instrument", future, "--config", probe_config,
+                             "--out-dir", tmp_path / "out", check=False)
+    assert proc.returncode == 1
+    assert "shapes/core.pyc" in proc.stderr and "Python 3.14" in proc.stderr, proc.stderr
+
+    config = tmp_path / "skip.toml"
+    config.write_text('on-unsupported-pyc = "skip"\n' + probe_config.read_text())
+    report = tmp_path / "report.json"
+    harness.run_equip("instrument", future, "--config", config, "--out-dir", tmp_path / "out2",
+                      "--report", report)
+    import json
+
+    data = json.loads(report.read_text())["wheels"][0]
+    assert [s["member"] for s in data["skipped"]] == ["shapes/core.pyc"]
+    assert any("Python 3.14" in w for w in data["warnings"])
+    assert [m["member"] for m in data["modules"]] == ["shapes/__init__.pyc"]
+
+
+@pytest.mark.parametrize("minor", ["3.11", "3.13"])
+def test_pyc_and_py_builds_report_the_same_events(minor: str, shapes_wheel: Path,
+                                                  probe_config: Path, tmp_path: Path) -> None:
+    """Differential oracle on the fixture: the .py-instrumented and the .pyc-instrumented
+    builds of the same package, running the same self-check, give identical probe counts."""
+    python = harness.require_python(minor)
+    sourceless = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
+    summaries = {}
+    for label, wheel in [("py", shapes_wheel), ("pyc", sourceless)]:
+        out, _ = pyc_support.instrument(wheel, tmp_path / f"out-{label}", probe_config)
+        venv = harness.Venv.create(python, tmp_path / f"venv-{label}")
+        venv.pip_install("--no-deps", "--no-index", out)
+        _, counts, problems = _run(venv, tmp_path / f"probe-{label}", tmp_path)
+        assert problems == [], (label, problems)
+        summaries[label] = counts
+    # Per (event kind, module, qualname).
+    assert summaries["pyc"] == summaries["py"]
