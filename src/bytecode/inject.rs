@@ -2,7 +2,7 @@
 //! `docs/semantics.md` (the same as the `.py` injector in `source::inject`).
 //!
 //! - Module code binds the hooks module as the global `_equip_h` (`__import__(name)` +
-//!   STORE_NAME)
+//!   STORE_NAME), and the hidden hook globals of `.py` modules (`HookAbi::binding`)
 //!   after its docstring and `from __future__` imports, then calls module-enter; module-exit
 //!   runs before each of its returns.
 //! - Function code (`def`/`async def`) calls function-enter after the prologue
@@ -1353,6 +1353,27 @@ impl<'p, 't> Injector<'p, 't> {
         block.push(self.ins("LOAD_CONST", name)?);
         self.call_n(&mut block, 1, false)?;
         block.push(self.ins("STORE_NAME", alias)?);
+        // The hidden globals a `.py` module binds for its function hooks
+        // (`HookAbi::binding`): unused here, bound so that both kinds of module expose the
+        // same names to code that walks a module's globals.
+        for abi in [&hooks.enter, &hooks.exit, &hooks.error]
+            .into_iter()
+            .flatten()
+        {
+            let Some(binding) = &abi.binding else {
+                continue;
+            };
+            let mut path = binding.split('.');
+            let root = path.next().unwrap_or(MODULE_ALIAS);
+            self.load_global_or_name(&mut block, root, false)?;
+            for attr in path {
+                let a = self.name(attr);
+                let arg = if self.table.minor >= 12 { a << 1 } else { a };
+                block.push(self.ins("LOAD_ATTR", arg)?);
+            }
+            let global = self.name(&abi.callee);
+            block.push(self.ins("STORE_NAME", global)?);
+        }
         if let Some(abi) = hooks.module_enter.clone() {
             let site = Site {
                 kind: HookKind::ModuleEnter,
