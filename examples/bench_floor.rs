@@ -57,30 +57,33 @@ fn run(wheel: PathBuf, out_dir: PathBuf) -> Result<(), Box<dyn std::error::Error
     let members: Vec<Option<OutputMember>> = input
         .members
         .par_iter()
-        .map(|m| -> Result<Option<OutputMember>, Box<dyn std::error::Error + Send + Sync>> {
-            let data = input.read_member(m)?;
-            if m.name == record {
-                return Ok(None);
-            }
-            let is_module = m.name.ends_with(".py") && module_name(&m.name, &data_dir).is_some();
-            let changed = is_module && parses_with_functions(&data);
-            let content = if changed {
-                Content::Bytes(data)
-            } else {
-                let entry = input.record_entry(&m.name).expect("RECORD covers members");
-                Content::Raw {
-                    index: m.index,
-                    hash: entry.hash.clone(),
-                    size: m.size,
+        .map(
+            |m| -> Result<Option<OutputMember>, Box<dyn std::error::Error + Send + Sync>> {
+                let data = input.read_member(m)?;
+                if m.name == record {
+                    return Ok(None);
                 }
-            };
-            Ok(Some(OutputMember {
-                name: m.name.clone(),
-                content,
-                permissions: m.permissions.unwrap_or(0o644),
-                modified: m.modified,
-            }))
-        })
+                let is_module =
+                    m.name.ends_with(".py") && module_name(&m.name, &data_dir).is_some();
+                let changed = is_module && parses_with_functions(&data);
+                let content = if changed {
+                    Content::Bytes(data)
+                } else {
+                    let entry = input.record_entry(&m.name).expect("RECORD covers members");
+                    Content::Raw {
+                        index: m.index,
+                        hash: entry.hash.clone(),
+                        size: m.size,
+                    }
+                };
+                Ok(Some(OutputMember {
+                    name: m.name.clone(),
+                    content,
+                    permissions: m.permissions.unwrap_or(0o644),
+                    modified: m.modified,
+                }))
+            },
+        )
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
     let members: Vec<OutputMember> = members.into_iter().flatten().collect();

@@ -377,21 +377,35 @@ module-enter = "print({module})"
         assert_eq!(enter.callee, "_equip_enter_hook");
         assert_eq!(enter.binding.as_deref(), Some("_equip_h.enter"));
         let error = HookAbi::of(&c, HookKind::FunctionError).unwrap();
-        assert_eq!((error.callee.as_str(), error.binding), ("_equip_h.tracer.fail", None));
+        assert_eq!(
+            (error.callee.as_str(), error.binding),
+            ("_equip_h.tracer.fail", None)
+        );
         // `print` is a builtin, not bound by the hooks module.
         let module = HookAbi::of(&c, HookKind::ModuleEnter).unwrap();
         assert!(module.direct.is_none());
-        assert_eq!((module.callee.as_str(), module.binding), ("_equip_h._equip_module_enter", None));
+        assert_eq!(
+            (module.callee.as_str(), module.binding),
+            ("_equip_h._equip_module_enter", None)
+        );
         // Other policies catch inside the generated function: no direct call, but function
         // hooks are still reached through a hidden global.
         let c = config(&format!("[hooks]\n{hooks}"));
         let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap();
         assert!(enter.direct.is_none());
-        assert_eq!(enter.binding.as_deref(), Some("_equip_h._equip_function_enter"));
+        assert_eq!(
+            enter.binding.as_deref(),
+            Some("_equip_h._equip_function_enter")
+        );
         // An exit call that does not pass {return_value} cannot return it.
         let c = config(
             "[hooks]\non-hook-error = \"raise\"\nimports = [\"from t import exit\"]\nfunction-exit = \"exit({lineno})\"\n",
         );
-        assert!(HookAbi::of(&c, HookKind::FunctionExit).unwrap().direct.is_none());
+        assert!(
+            HookAbi::of(&c, HookKind::FunctionExit)
+                .unwrap()
+                .direct
+                .is_none()
+        );
     }
 }

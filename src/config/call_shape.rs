@@ -72,8 +72,8 @@ pub fn of_body(body: &str, uses: &BTreeSet<Placeholder>) -> Option<SnippetCall> 
             Expr::Name(n) => {
                 let p = Placeholder::from_name(&n.id)?;
                 // {thread_id} and {locals} are computed inside the generated function.
-                let passed = uses.contains(&p)
-                    && !matches!(p, Placeholder::ThreadId | Placeholder::Locals);
+                let passed =
+                    uses.contains(&p) && !matches!(p, Placeholder::ThreadId | Placeholder::Locals);
                 passed.then_some(CallValue::Placeholder(p))
             }
             Expr::NumberLiteral(_)
@@ -140,7 +140,9 @@ pub fn top_level_bindings(source: &str) -> BTreeSet<String> {
                 _ => None,
             })),
             Stmt::AnnAssign(ast::StmtAnnAssign {
-                target, value: Some(_), ..
+                target,
+                value: Some(_),
+                ..
             }) => {
                 if let Expr::Name(n) = target.as_ref() {
                     names.insert(n.id.to_string());

@@ -559,7 +559,9 @@ fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
             .transpose()
     };
     let mut module_names = call_shape::top_level_bindings(&imports.join("\n"));
-    module_names.extend(call_shape::top_level_bindings(setup.as_deref().unwrap_or("")));
+    module_names.extend(call_shape::top_level_bindings(
+        setup.as_deref().unwrap_or(""),
+    ));
     let hooks = Hooks {
         imports,
         setup,

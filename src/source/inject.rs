@@ -643,8 +643,9 @@ impl Injector<'_, '_> {
         if flow::always_leaves(&f.body) {
             return;
         }
-        let exit_after =
-            |this: &Self, line: usize| this.exit_none(&abi, &site(HookKind::FunctionExit, line), later);
+        let exit_after = |this: &Self, line: usize| {
+            this.exit_none(&abi, &site(HookKind::FunctionExit, line), later)
+        };
         if let Some(points) = flow::fall_off_points(&f.body) {
             for point in points {
                 // `{lineno}`: the line of the statement control falls off after.
@@ -742,7 +743,12 @@ impl Injector<'_, '_> {
 
     /// The exit call for a `None` result (falling off the end, a bare `return`, a closed
     /// generator), as an expression whose value does not matter.
-    fn exit_none(&self, abi: &HookAbi, site: &Site, later: &dyn Fn(Placeholder) -> String) -> String {
+    fn exit_none(
+        &self,
+        abi: &HookAbi,
+        site: &Site,
+        later: &dyn Fn(Placeholder) -> String,
+    ) -> String {
         self.call(abi, site, &|p| match p {
             Placeholder::ReturnValue => "None".into(),
             other => later(other),

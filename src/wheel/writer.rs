@@ -192,7 +192,8 @@ pub fn write_wheel(
                 zip.raw_copy_file_touch(file, time, Some(member.permissions))
                     .map_err(|e| zip_error(dest, e))?;
             }
-            (Content::Bytes(_), Some((file, _, _))) | (Content::Deflated(Deflated { file, .. }), _) => {
+            (Content::Bytes(_), Some((file, _, _)))
+            | (Content::Deflated(Deflated { file, .. }), _) => {
                 zip.add_prepared_file(file)
                     .map_err(|e| zip_error(dest, e))?;
             }
