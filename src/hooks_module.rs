@@ -102,6 +102,49 @@ impl HookAbi {
     }
 }
 
+/// The ABIs of the configured module and function hooks, resolved once per module by the
+/// `.py` and `.pyc` injectors.
+#[derive(Debug, Clone)]
+pub struct HookSet {
+    /// `module-enter`, if configured.
+    pub module_enter: Option<HookAbi>,
+    /// `module-exit`, if configured.
+    pub module_exit: Option<HookAbi>,
+    /// `function-enter`, if configured.
+    pub enter: Option<HookAbi>,
+    /// `function-exit`, if configured.
+    pub exit: Option<HookAbi>,
+    /// `function-error`, if configured.
+    pub error: Option<HookAbi>,
+}
+
+impl HookSet {
+    /// The hooks of `config`.
+    pub fn of(config: &Config) -> HookSet {
+        HookSet {
+            module_enter: HookAbi::of(config, HookKind::ModuleEnter),
+            module_exit: HookAbi::of(config, HookKind::ModuleExit),
+            enter: HookAbi::of(config, HookKind::FunctionEnter),
+            exit: HookAbi::of(config, HookKind::FunctionExit),
+            error: HookAbi::of(config, HookKind::FunctionError),
+        }
+    }
+
+    /// Whether any function hook (enter, exit, error) is configured.
+    pub fn any_function(&self) -> bool {
+        self.enter.is_some() || self.exit.is_some() || self.error.is_some()
+    }
+
+    /// Whether the exit or error hook takes a placeholder matching `p`: such a value must be
+    /// kept from entry (`{enter_value}`, `{arguments}`, `{argN}`).
+    pub fn after_entry_uses(&self, p: impl Fn(Placeholder) -> bool) -> bool {
+        [&self.exit, &self.error]
+            .into_iter()
+            .flatten()
+            .any(|abi| abi.params.iter().any(|&q| p(q)))
+    }
+}
+
 /// The snippet's call when a site may make it directly: only under the `raise` policy (the
 /// other policies catch the hook's exception inside the generated function), only for a
 /// callee the hooks module surely binds and that no placeholder name shadows inside the

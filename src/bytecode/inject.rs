@@ -28,7 +28,7 @@ use super::marshal::{Marshal, NodeId, StrKind, Value};
 use super::tables::{OpTable, flags};
 use super::{Pyc, PycError, PycOutcome, code_label};
 use crate::config::{Config, HookKind, Placeholder};
-use crate::hooks_module::{HookAbi, MODULE_ALIAS};
+use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
 use crate::source::ModuleTarget;
 
 /// Hidden local holding the enter value.
@@ -84,39 +84,6 @@ fn walk(m: &Marshal) -> Vec<CodeInfo> {
     out
 }
 
-/// The configured hooks, resolved once per module.
-struct Hooks {
-    module_enter: Option<HookAbi>,
-    module_exit: Option<HookAbi>,
-    enter: Option<HookAbi>,
-    exit: Option<HookAbi>,
-    error: Option<HookAbi>,
-}
-
-impl Hooks {
-    fn of(config: &Config) -> Hooks {
-        Hooks {
-            module_enter: HookAbi::of(config, HookKind::ModuleEnter),
-            module_exit: HookAbi::of(config, HookKind::ModuleExit),
-            enter: HookAbi::of(config, HookKind::FunctionEnter),
-            exit: HookAbi::of(config, HookKind::FunctionExit),
-            error: HookAbi::of(config, HookKind::FunctionError),
-        }
-    }
-
-    fn any_function(&self) -> bool {
-        self.enter.is_some() || self.exit.is_some() || self.error.is_some()
-    }
-
-    /// Whether exit or error hooks use `p`.
-    fn after_entry_uses(&self, p: impl Fn(Placeholder) -> bool) -> bool {
-        [&self.exit, &self.error]
-            .into_iter()
-            .flatten()
-            .any(|abi| abi.params.iter().any(|&q| p(q)))
-    }
-}
-
 /// Instruments every selected code object of `pyc` (see the module documentation).
 pub fn instrument(
     pyc: &mut Pyc,
@@ -124,7 +91,7 @@ pub fn instrument(
     config: &Config,
 ) -> Result<PycOutcome, PycError> {
     let infos = walk(&pyc.marshal);
-    let hooks = Hooks::of(config);
+    let hooks = HookSet::of(config);
     let mut outcome = PycOutcome {
         python: format!("3.{}", pyc.table.minor),
         ..PycOutcome::default()
@@ -308,7 +275,7 @@ struct Injector<'p, 't> {
     table: &'static OpTable,
     info: &'t CodeInfo,
     target: ModuleTarget<'t>,
-    hooks: &'t Hooks,
+    hooks: &'t HookSet,
     body: Body,
     /// Location of each original instruction.
     locs: HashMap<Id, Location>,
@@ -339,7 +306,7 @@ impl<'p, 't> Injector<'p, 't> {
         pyc: &'p mut Pyc,
         info: &'t CodeInfo,
         target: ModuleTarget<'t>,
-        hooks: &'t Hooks,
+        hooks: &'t HookSet,
     ) -> Result<Self, PycError> {
         let body = pyc.disassemble(info.node)?;
         let locs = body
@@ -975,14 +942,7 @@ impl<'p, 't> Injector<'p, 't> {
             .map(|i| i.id)
             .ok_or_else(|| self.err("function code ends in its prologue"))?;
         // Exits before every return.
-        let returns: Vec<Id> = self
-            .body
-            .instrs
-            .iter()
-            .filter(|i| matches!(self.table.info(i.op).name, "RETURN_VALUE" | "RETURN_CONST"))
-            .map(|i| i.id)
-            .collect();
-        for r in returns {
+        for r in self.returns() {
             self.exit_at(r, handler)?;
         }
         // Entry.
@@ -1107,6 +1067,16 @@ impl<'p, 't> Injector<'p, 't> {
             return Ok(());
         }
         self.insert_before(r, block, &|_, _| false)
+    }
+
+    /// The instructions that return from this code object (`RETURN_VALUE`, `RETURN_CONST`).
+    fn returns(&self) -> Vec<Id> {
+        self.body
+            .instrs
+            .iter()
+            .filter(|i| matches!(self.table.info(i.op).name, "RETURN_VALUE" | "RETURN_CONST"))
+            .map(|i| i.id)
+            .collect()
     }
 
     /// The function-error hook call with its result popped (nothing without that hook).
@@ -1315,14 +1285,7 @@ impl<'p, 't> Injector<'p, 't> {
         let x = self.module_body_start()?;
         let hooks = self.hooks;
         if let Some(abi) = hooks.module_exit.clone() {
-            let returns: Vec<Id> = self
-                .body
-                .instrs
-                .iter()
-                .filter(|i| matches!(self.table.info(i.op).name, "RETURN_VALUE" | "RETURN_CONST"))
-                .map(|i| i.id)
-                .collect();
-            for r in returns {
+            for r in self.returns() {
                 let site = Site {
                     kind: HookKind::ModuleExit,
                     lineno: self.line_of(r),

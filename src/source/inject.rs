@@ -32,7 +32,7 @@ use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, Placeholder};
-use crate::hooks_module::{HookAbi, MODULE_ALIAS};
+use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
 
 /// The edited text (or `None` when unchanged) and the summary for the report.
 pub struct TextOutcome {
@@ -69,7 +69,7 @@ pub fn instrument_text(
         layout,
         config,
         target,
-        hooks: Hooks::of(config),
+        hooks: HookSet::of(config),
         probes,
         functions: Vec::new(),
         probes_placed: 0,
@@ -111,44 +111,6 @@ pub fn instrument_text(
         summary,
         warnings,
     })
-}
-
-/// The configured hooks' call conventions.
-struct Hooks {
-    module_enter: Option<HookAbi>,
-    module_exit: Option<HookAbi>,
-    enter: Option<HookAbi>,
-    exit: Option<HookAbi>,
-    error: Option<HookAbi>,
-}
-
-impl Hooks {
-    fn of(config: &Config) -> Self {
-        Hooks {
-            module_enter: HookAbi::of(config, HookKind::ModuleEnter),
-            module_exit: HookAbi::of(config, HookKind::ModuleExit),
-            enter: HookAbi::of(config, HookKind::FunctionEnter),
-            exit: HookAbi::of(config, HookKind::FunctionExit),
-            error: HookAbi::of(config, HookKind::FunctionError),
-        }
-    }
-
-    /// Whether exit or error hooks need a value kept from entry.
-    fn later_use(&self, p: Placeholder) -> bool {
-        [&self.exit, &self.error]
-            .iter()
-            .any(|h| h.as_ref().is_some_and(|h| h.uses(p)))
-    }
-
-    fn later_uses_args(&self) -> bool {
-        [&self.exit, &self.error].iter().any(|h| {
-            h.as_ref().is_some_and(|h| {
-                h.params
-                    .iter()
-                    .any(|p| matches!(p, Placeholder::Arguments | Placeholder::Arg(_)))
-            })
-        })
-    }
 }
 
 /// Where a definition sits: the qualname prefix of its children and the enclosing class.
@@ -218,7 +180,7 @@ struct Injector<'t, 'c> {
     layout: Layout<'t>,
     config: &'c Config,
     target: ModuleTarget<'c>,
-    hooks: Hooks,
+    hooks: HookSet,
     /// Statement start offset -> probes to run before it.
     probes: HashMap<usize, Vec<ProbeTarget>>,
     functions: Vec<String>,
@@ -415,9 +377,13 @@ impl Injector<'_, '_> {
             lineno: lineno + 1,
         };
         let params = Params::of(&f.parameters);
-        let keep_args = self.hooks.later_uses_args();
-        let keep_enter =
-            self.hooks.enter.is_some() && self.hooks.later_use(Placeholder::EnterValue);
+        let keep_args = self
+            .hooks
+            .after_entry_uses(|p| matches!(p, Placeholder::Arguments | Placeholder::Arg(_)));
+        let keep_enter = self.hooks.enter.is_some()
+            && self
+                .hooks
+                .after_entry_uses(|p| p == Placeholder::EnterValue);
         let suspends = flow::can_suspend(f);
         let skip = usize::from(docstring(&f.body).is_some());
         let rest = &f.body[skip..];
