@@ -2,12 +2,13 @@
 //! that instrumented `.py` and `.pyc` code uses to reach it.
 //!
 //! Every configured snippet becomes one function of the module (see
-//! [`HookKind::function_name`]). A call site passes, positionally:
-//! 1. with `on-hook-error = "warn"`, the *site tuple* `(hook label, file name, line, where)`,
-//!    a constant used to warn once per site;
-//! 2. the value of each placeholder in [`HookAbi::params`], in that order: static ones as
-//!    constants, `{arguments}` as a dict built at entry, `{enter_value}` from the hidden local,
-//!    `{return_value}`/`{exception}`/`{locals}` from the frame.
+//! [`HookKind::function_name`]). A call site passes, positionally, the value of each
+//! placeholder in [`HookAbi::params`], in that order: static ones as constants, `{arguments}`
+//! as a dict built at entry, `{enter_value}` from the hidden local,
+//! `{return_value}`/`{exception}`/`{locals}` from the frame. Nothing else: under
+//! `on-hook-error = "warn"` the generated function finds the failing site itself, from the
+//! calling frame, only when a hook fails (a site constant per call would cost every call an
+//! argument and make instrumented modules about a quarter bigger; docs/benchmarks.md).
 //!
 //! The function-enter hook returns the snippet's value (`{enter_value}`); the function-exit
 //! hook returns the `return_value` it was given, so a site can write
@@ -22,7 +23,7 @@
 
 use crate::config::call_shape::SnippetCall;
 use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
-use crate::source::syntax::{Edit, apply_edits, line_starts};
+use crate::source::syntax::{Edit, apply_edits, line_starts, py_str};
 
 /// The alias instrumented modules bind the hooks module to.
 pub const MODULE_ALIAS: &str = "_equip_h";
@@ -42,9 +43,7 @@ pub struct HookAbi {
     pub kind: HookKind,
     /// The function's name in the hooks module.
     pub function: String,
-    /// Whether the first argument is the site tuple (`on-hook-error = "warn"`).
-    pub site_arg: bool,
-    /// The placeholder arguments after it, in order.
+    /// The placeholder arguments, in order.
     pub params: Vec<Placeholder>,
     /// The snippet's own call, when a site may make it directly instead of calling
     /// [`HookAbi::function`]: placeholders supplied as for `params`. The site must keep what
@@ -88,7 +87,6 @@ impl HookAbi {
         Some(HookAbi {
             kind,
             function: kind.function_name(),
-            site_arg: config.hooks.on_hook_error == OnHookError::Warn,
             params,
             direct,
             callee: global.map_or_else(|| format!("{MODULE_ALIAS}.{target}"), str::to_string),
@@ -224,16 +222,22 @@ __all__ = []
 _equip_warned = set()
 
 
-def _equip_failed(site, exc):
+def _equip_failed(hook, exc):
     # on-hook-error = "warn": one RuntimeWarning per site, pointing at the instrumented code.
+    # Called by a generated hook function, itself called by the site: the site is the frame
+    # two levels up, and its code object and instruction offset identify it.
+    frame = _equip_sys._getframe(2)
+    code = frame.f_code
+    site = (hook, code, frame.f_lasti)
     if site in _equip_warned:
         return
     _equip_warned.add(site)
-    hook, file_name, lineno, where = site
+    where = getattr(code, "co_qualname", code.co_name)
     _equip_warnings.warn(
-        "equip-wheel: the %s hook at %s:%s (%s) raised %s: %s "
+        "equip-wheel: the %s hook at %s:%s (%s:%s) raised %s: %s "
         "(further failures at this site are not reported)"
-        % (hook, file_name, lineno, where, type(exc).__name__, exc),
+        % (hook, code.co_filename, frame.f_lineno, frame.f_globals.get("__name__"), where,
+           type(exc).__name__, exc),
         RuntimeWarning,
         stacklevel=3,
     )
@@ -251,11 +255,7 @@ def _equip_visible_locals(names):
 
 /// One hook function: parameters, bound aliases, the snippet body, the failure policy.
 fn hook_function(abi: &HookAbi, snippet: &Snippet, policy: OnHookError) -> String {
-    let mut params = Vec::new();
-    if abi.site_arg {
-        params.push("_equip_site".to_string());
-    }
-    params.extend(abi.params.iter().map(Placeholder::param_name));
+    let params: Vec<String> = abi.params.iter().map(Placeholder::param_name).collect();
     let mut prologue = Vec::new();
     if snippet.function_aliases.contains("method_name") {
         prologue.push("method_name = function".to_string());
@@ -295,9 +295,10 @@ fn hook_function(abi: &HookAbi, snippet: &Snippet, policy: OnHookError) -> Strin
     ));
     if guarded {
         match policy {
-            OnHookError::Warn => f.push_str(
-                "    except Exception as _equip_exc:\n        _equip_failed(_equip_site, _equip_exc)\n",
-            ),
+            OnHookError::Warn => f.push_str(&format!(
+                "    except Exception as _equip_exc:\n        _equip_failed({}, _equip_exc)\n",
+                py_str(&abi.kind.label())
+            )),
             _ => f.push_str("    except Exception:\n        pass\n"),
         }
     }
@@ -380,13 +381,17 @@ function-exit = "events.append(f'{method_name} -> {return_value!r}')"
         );
         let text = render(&c, "demo", "1.0");
         ruff_python_parser::parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert!(text.contains("def _equip_function_enter(_equip_site, qualname, arguments):"));
+        assert!(text.contains("def _equip_function_enter(qualname, arguments):"));
+        assert!(
+            text.contains("_equip_failed('function-enter', _equip_exc)"),
+            "{text}"
+        );
         assert!(text.contains("\n        return ((arguments))\n"), "{text}");
         assert!(
             text.contains("\nb'''"),
             "string interior must not be indented:\n{text}"
         );
-        assert!(text.contains("def _equip_function_exit(_equip_site, function, return_value):"));
+        assert!(text.contains("def _equip_function_exit(function, return_value):"));
         assert!(text.contains("method_name = function"));
         assert!(text.contains("    return return_value\n"));
     }
@@ -395,7 +400,6 @@ function-exit = "events.append(f'{method_name} -> {return_value!r}')"
     fn abi_follows_policy_and_placeholders() {
         let c = config("[hooks]\non-hook-error = \"raise\"\nfunction-exit = \"print({lineno})\"\n");
         let abi = HookAbi::of(&c, HookKind::FunctionExit).unwrap();
-        assert!(!abi.site_arg);
         assert_eq!(
             abi.params,
             vec![Placeholder::Lineno, Placeholder::ReturnValue]

@@ -18,7 +18,7 @@ pub fn marshal_round_trip(data: &[u8]) {
 }
 
 /// The full-hooks configuration the instrumentation target uses (every hook, every
-/// placeholder kind, the warn policy with its site tuples).
+/// placeholder kind, the warn policy).
 pub fn fuzz_config() -> Config {
     Config::from_toml_str(
         r#"

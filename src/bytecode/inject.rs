@@ -15,7 +15,7 @@
 //!   reported by function-exit with `None` instead.
 //! - Probes run before the first instruction of the statement starting on their line.
 //!
-//! Calls use the ABI of [`HookAbi`]: an optional site tuple, then the placeholder values.
+//! Calls use the ABI of [`HookAbi`]: the placeholder values.
 //! On 3.8–3.10, a call that needs a value already on the stack (the return value, the
 //! exception) passes every argument by keyword, so the value can be the first one pushed;
 //! 3.11+ copies it with `COPY`.
@@ -264,7 +264,6 @@ enum Src {
 
 /// The static values of one hook site.
 struct Site<'a> {
-    kind: HookKind,
     lineno: i32,
     info: &'a CodeInfo,
     in_function: bool,
@@ -298,7 +297,6 @@ enum ConstKey {
     Int(i64),
     Str(String),
     StrTuple(Vec<String>),
-    Site(String, String, i64, String),
 }
 
 impl<'p, 't> Injector<'p, 't> {
@@ -406,13 +404,6 @@ impl<'p, 't> Injector<'p, 't> {
             ConstKey::StrTuple(items) => {
                 let ids: Vec<NodeId> = items.iter().map(|s| string(m, s)).collect();
                 m.push(Value::Tuple(ids.len() < 256, ids))
-            }
-            ConstKey::Site(label, file, line, place) => {
-                let a = string(m, label);
-                let b = string(m, file);
-                let c = m.push(Value::Int(*line as i32));
-                let d = string(m, place);
-                m.push(Value::Tuple(true, vec![a, b, c, d]))
             }
         };
         let index = CodeEdit {
@@ -644,22 +635,8 @@ impl<'p, 't> Injector<'p, 't> {
         site: &Site,
         dynamic: &dyn Fn(&mut Self, Placeholder) -> Src,
     ) -> Vec<(String, Src)> {
-        let mut args = Vec::with_capacity(abi.params.len() + 1);
+        let mut args = Vec::with_capacity(abi.params.len());
         let info = site.info;
-        let place = if site.in_function {
-            format!("{}:{}", self.target.module, info.qualname)
-        } else {
-            self.target.module.to_string()
-        };
-        if abi.site_arg {
-            let key = ConstKey::Site(
-                site.kind.label(),
-                self.target.file_name.to_string(),
-                i64::from(site.lineno),
-                place,
-            );
-            args.push(("_equip_site".to_string(), Src::Const(self.konst(key))));
-        }
         for &p in &abi.params {
             let opt = |me: &mut Self, v: Option<&str>| match v {
                 Some(s) => Src::Const(me.str_const(s)),
@@ -862,7 +839,6 @@ impl<'p, 't> Injector<'p, 't> {
             };
             let abi = HookAbi::of(config, HookKind::Probe(index)).expect("configured probe");
             let site = Site {
-                kind: HookKind::Probe(index),
                 lineno: line as i32,
                 info: self.info,
                 in_function: self.info.scope == Scope::Function,
@@ -965,7 +941,6 @@ impl<'p, 't> Injector<'p, 't> {
         }
         if let Some(abi) = hooks.enter.clone() {
             let site = Site {
-                kind: HookKind::FunctionEnter,
                 lineno: self.firstlineno,
                 info: self.info,
                 in_function: true,
@@ -1042,7 +1017,6 @@ impl<'p, 't> Injector<'p, 't> {
             return Ok(());
         };
         let site = Site {
-            kind: HookKind::FunctionExit,
             lineno: self.line_of(r),
             info: self.info,
             in_function: true,
@@ -1084,7 +1058,6 @@ impl<'p, 't> Injector<'p, 't> {
         let mut block = Vec::new();
         if let Some(abi) = self.hooks.error.clone() {
             let site = Site {
-                kind: HookKind::FunctionError,
                 lineno: self.firstlineno,
                 info: self.info,
                 in_function: true,
@@ -1242,7 +1215,6 @@ impl<'p, 't> Injector<'p, 't> {
     fn gen_exit_call(&mut self, out: &mut Vec<Instr>) -> Result<(), PycError> {
         let abi = self.hooks.exit.clone().expect("exit hook");
         let site = Site {
-            kind: HookKind::FunctionExit,
             lineno: self.firstlineno,
             info: self.info,
             in_function: true,
@@ -1287,7 +1259,6 @@ impl<'p, 't> Injector<'p, 't> {
         if let Some(abi) = hooks.module_exit.clone() {
             for r in self.returns() {
                 let site = Site {
-                    kind: HookKind::ModuleExit,
                     lineno: self.line_of(r),
                     info: self.info,
                     in_function: false,
@@ -1339,7 +1310,6 @@ impl<'p, 't> Injector<'p, 't> {
         }
         if let Some(abi) = hooks.module_enter.clone() {
             let site = Site {
-                kind: HookKind::ModuleEnter,
                 lineno: self.line_of(x),
                 info: self.info,
                 in_function: false,

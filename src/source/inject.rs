@@ -139,7 +139,6 @@ struct InFunction<'a> {
 
 /// The static values of one hook site.
 struct Site<'a> {
-    kind: HookKind,
     module: &'a str,
     file_name: &'a str,
     function: Option<&'a str>,
@@ -170,9 +169,8 @@ impl Piece {
     }
 }
 
-/// A probe to place: its index in the config and the statement it runs before.
+/// A probe to place before a statement: its ABI (whose kind holds its index in the config).
 struct ProbeTarget {
-    index: usize,
     abi: HookAbi,
 }
 
@@ -260,7 +258,6 @@ impl Injector<'_, '_> {
         let mut pieces = Vec::new();
         for t in targets {
             let site = Site {
-                kind: HookKind::Probe(t.index),
                 module: self.target.module,
                 file_name: self.target.file_name,
                 function: within.map(|w| w.name),
@@ -367,8 +364,7 @@ impl Injector<'_, '_> {
     fn instrument_function(&mut self, f: &ast::StmtFunctionDef, qualname: &str, scope: &Scope) {
         let def_line = self.line_of(f.name.start());
         let target = self.target;
-        let site = |kind, lineno| Site {
-            kind,
+        let site = |lineno| Site {
             module: target.module,
             file_name: target.file_name,
             function: Some(f.name.id.as_str()),
@@ -426,14 +422,10 @@ impl Injector<'_, '_> {
             entry.push(Piece::assign("_equip_a", params.dict()));
         }
         if let Some(abi) = &self.hooks.enter {
-            let call = self.call(
-                abi,
-                &site(HookKind::FunctionEnter, def_line),
-                &|p| match p {
-                    Placeholder::Arguments if keep_args => "_equip_a".into(),
-                    other => params.value(other),
-                },
-            );
+            let call = self.call(abi, &site(def_line), &|p| match p {
+                Placeholder::Arguments if keep_args => "_equip_a".into(),
+                other => params.value(other),
+            });
             if keep_enter {
                 if wrap {
                     entry.push(Piece::assign("_equip_e", "None".into()));
@@ -529,11 +521,9 @@ impl Injector<'_, '_> {
         self.fall_off_exit(f, &site, &later, Some((next, body_indent.clone())));
 
         // The handler.
-        let def_site = site(HookKind::FunctionError, def_line);
+        let def_site = site(def_line);
         let exit_on_close = match (&self.hooks.exit, suspends) {
-            (Some(abi), true) => {
-                Some(self.exit_none(abi, &site(HookKind::FunctionExit, def_line), &later))
-            }
+            (Some(abi), true) => Some(self.exit_none(abi, &site(def_line), &later)),
             _ => None,
         };
         let error = self.hooks.error.clone().map(|abi| {
@@ -567,7 +557,7 @@ impl Injector<'_, '_> {
     fn wrap_returns<'s>(
         &mut self,
         f: &ast::StmtFunctionDef,
-        site: &dyn Fn(HookKind, usize) -> Site<'s>,
+        site: &dyn Fn(usize) -> Site<'s>,
         later: &dyn Fn(Placeholder) -> String,
     ) {
         let Some(abi) = self.hooks.exit.clone() else {
@@ -575,8 +565,7 @@ impl Injector<'_, '_> {
         };
         for r in flow::returns(&f.body) {
             let line = self.line_of(r.start());
-            let (before, after) =
-                self.exit_call_parts(&abi, &site(HookKind::FunctionExit, line), later);
+            let (before, after) = self.exit_call_parts(&abi, &site(line), later);
             match &r.value {
                 Some(value) => {
                     self.layout
@@ -586,7 +575,7 @@ impl Injector<'_, '_> {
                 // `return <value>` is not allowed in an async generator: a bare return gets
                 // the exit call as a statement before it.
                 None => {
-                    let call = self.exit_none(&abi, &site(HookKind::FunctionExit, line), later);
+                    let call = self.exit_none(&abi, &site(line), later);
                     self.layout.insert(r.start().into(), format!("{call}; "));
                 }
             }
@@ -598,7 +587,7 @@ impl Injector<'_, '_> {
     fn fall_off_exit<'s>(
         &mut self,
         f: &ast::StmtFunctionDef,
-        site: &dyn Fn(HookKind, usize) -> Site<'s>,
+        site: &dyn Fn(usize) -> Site<'s>,
         later: &dyn Fn(Placeholder) -> String,
         wrapped: Option<(usize, String)>,
     ) {
@@ -609,9 +598,7 @@ impl Injector<'_, '_> {
         if flow::always_leaves(&f.body) {
             return;
         }
-        let exit_after = |this: &Self, line: usize| {
-            this.exit_none(&abi, &site(HookKind::FunctionExit, line), later)
-        };
+        let exit_after = |this: &Self, line: usize| this.exit_none(&abi, &site(line), later);
         if let Some(points) = flow::fall_off_points(&f.body) {
             for point in points {
                 // `{lineno}`: the line of the statement control falls off after.
@@ -744,7 +731,7 @@ impl Injector<'_, '_> {
                 .get(skip)
                 .or(suite.last())
                 .map_or(0, |s| self.line_of(s.start()));
-            let site = self.module_site(HookKind::ModuleEnter, line);
+            let site = self.module_site(line);
             pieces.push(Piece::call(self.call(&abi, &site, &|_| unreachable!())));
         }
         if skip > 0 {
@@ -781,7 +768,7 @@ impl Injector<'_, '_> {
             return;
         };
         let line = suite.last().map_or(0, |s| self.line_of(s.start()));
-        let site = self.module_site(HookKind::ModuleExit, line);
+        let site = self.module_site(line);
         let call = self.call(&abi, &site, &|_| unreachable!());
         let end = self.layout.line_count();
         self.layout.request_line(LineRequest {
@@ -793,9 +780,8 @@ impl Injector<'_, '_> {
         });
     }
 
-    fn module_site(&self, kind: HookKind, line: usize) -> Site<'_> {
+    fn module_site(&self, line: usize) -> Site<'_> {
         Site {
-            kind,
             module: self.target.module,
             file_name: self.target.file_name,
             function: None,
@@ -825,20 +811,7 @@ impl Injector<'_, '_> {
                 .collect();
             return format!("{}({})", abi.callee, args.join(", "));
         }
-        let mut args = Vec::with_capacity(abi.params.len() + 1);
-        if abi.site_arg {
-            let place = match site.qualname {
-                Some(q) => format!("{}:{q}", site.module),
-                None => site.module.to_string(),
-            };
-            args.push(format!(
-                "({}, {}, {}, {})",
-                py_str(&site.kind.label()),
-                py_str(site.file_name),
-                site.lineno,
-                py_str(&place)
-            ));
-        }
+        let mut args = Vec::with_capacity(abi.params.len());
         for p in &abi.params {
             args.push(Self::value(*p, site, dynamic));
         }
@@ -1056,9 +1029,7 @@ fn probe_targets(
             )));
         }
         let abi = HookAbi::of(config, HookKind::Probe(i)).expect("probe snippets exist");
-        out.entry(offset)
-            .or_default()
-            .push(ProbeTarget { index: i, abi });
+        out.entry(offset).or_default().push(ProbeTarget { abi });
     }
     Ok(out)
 }

@@ -119,7 +119,7 @@ function-exit = "1 / 0"
 on-hook-error = "{policy}"
 """
 
-POLICY_MODULE = b'"""Policy."""\n\n\ndef work(x):\n    return x + 1\n'
+POLICY_MODULE = b'"""Policy."""\n\n\nclass Box:\n    def work(self, x):\n        return x + 1\n'
 
 POLICY_CHECK = """
 import warnings
@@ -128,11 +128,32 @@ from pol import mod
 with warnings.catch_warnings(record=True) as w:
     warnings.simplefilter("always")
     try:
-        results = [mod.work(1), mod.work(2)]
+        results = [mod.Box().work(1), mod.Box().work(2)]
     except ZeroDivisionError as e:
         results = ["raised"]
 print(results, sorted({(str(x.category.__name__), x.filename.endswith('mod.py'), x.lineno) for x in w}), len(w))
+for x in sorted(w, key=lambda x: str(x.message)):
+    print(x.message)
 """
+
+
+def _policy_run(policy: str, minor: str, tmp_path: Path, sourceless: bool = False) -> list[str]:
+    """Instruments the `pol` wheel (``.pyc`` compiled by CPython ``minor`` when
+    ``sourceless``) with both hooks failing under ``policy``, runs POLICY_CHECK with that
+    interpreter; returns its output lines."""
+    import pyc_support
+
+    python = harness.require_python(minor)
+    wheel = harness.build_wheel(tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE})
+    if sourceless:
+        wheel = pyc_support.sourceless(wheel, python, tmp_path / "pyc")
+    (tmp_path / "equip.toml").write_text(POLICY.format(policy=policy))
+    harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
+    with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
+        z.extractall(tmp_path / "site")
+    proc = subprocess.run([str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
 
 
 @pytest.mark.parametrize(
@@ -140,18 +161,31 @@ print(results, sorted({(str(x.category.__name__), x.filename.endswith('mod.py'),
     [
         # Two sites (enter, exit) fail; each warns once although called twice; both
         # warnings point at the instrumented function's `return` line, where they run.
-        ("warn", "[2, 3] [('RuntimeWarning', True, 5)] 2"),
+        ("warn", "[2, 3] [('RuntimeWarning', True, 6)] 2"),
         ("ignore", "[2, 3] [] 0"),
         ("raise", "['raised'] [] 0"),
     ],
 )
 def test_on_hook_error(policy, expected, tmp_path):
-    wheel = harness.build_wheel(tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE})
-    (tmp_path / "equip.toml").write_text(POLICY.format(policy=policy))
-    harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
-    with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
-        z.extractall(tmp_path / "site")
-    python = harness.require_python("3.11")
-    proc = subprocess.run([str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == expected
+    assert _policy_run(policy, "3.11", tmp_path)[0] == expected
+
+
+@pytest.mark.parametrize("minor, sourceless", [("3.8", False), ("3.13", False), ("3.8", True), ("3.13", True)])
+def test_warning_names_the_failing_site(minor, sourceless, tmp_path):
+    """The generated hook function finds the site from the calling frame: the message names
+    the hook, the installed file, the line the hook ran on, module and qualname, and the
+    exception (`.py` and `.pyc`, oldest and newest CPython)."""
+    lines = _policy_run("warn", minor, tmp_path, sourceless)
+    assert lines[0].startswith("[2, 3] [('RuntimeWarning', True, "), lines
+    # CPython < 3.11 code objects have no co_qualname: the function's name stands in.
+    where = "pol.mod:Box.work" if minor in ("3.11", "3.12", "3.13") else "pol.mod:work"
+    # The file as the code object names it: the installed path for a .py, the path it was
+    # compiled from for a .pyc. The line is where the hook ran: the `return` line, where the
+    # .py injector hosts both calls; the `def` line (entry) and the `return` line for a .pyc.
+    file_name = "pol/mod.py" if sourceless else str(tmp_path / "site" / "pol" / "mod.py")
+    lines_run = [5, 6] if sourceless else [6, 6]
+    for hook, line, message in zip(["function-enter", "function-exit"], lines_run, lines[1:]):
+        assert message == (f"equip-wheel: the {hook} hook at {file_name}:{line} ({where}) raised "
+                           "ZeroDivisionError: division by zero "
+                           "(further failures at this site are not reported)"), message
+    assert len(lines) == 3, lines
