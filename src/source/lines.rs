@@ -55,13 +55,16 @@ impl LineFacts {
             in_brackets[line] = depth > 0;
         }
 
-        let escapable = escapable_string_ranges(suite);
+        // One walk over the lines and the (sorted) ranges together: a docstring-heavy module
+        // has as many ranges as functions.
+        let mut escapable = escapable_string_ranges(suite);
+        escapable.sort_unstable_by_key(|r| r.start());
         let mut escapable_break = vec![false; n];
+        let mut ranges = escapable.iter().peekable();
         for i in 0..n.saturating_sub(1) {
             let next = starts[i + 1];
-            let inside = escapable
-                .iter()
-                .any(|r| usize::from(r.start()) < next && next < usize::from(r.end()));
+            while ranges.next_if(|r| usize::from(r.end()) <= next).is_some() {}
+            let inside = ranges.peek().is_some_and(|r| usize::from(r.start()) < next);
             if inside {
                 let content = text[starts[i]..next].trim_end_matches(['\r', '\n']);
                 let backslashes = content.len() - content.trim_end_matches('\\').len();
