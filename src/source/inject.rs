@@ -791,7 +791,7 @@ impl Injector<'_, '_> {
         }
     }
 
-    /// `<callee>(<site>, <values>)` for a site (the generated function), or the snippet's own
+    /// `<callee>(<values>)` for a site (the generated function), or the snippet's own
     /// call `<callee>(<values and constants>)` when the ABI has a direct one.
     fn call(&self, abi: &HookAbi, site: &Site, dynamic: &dyn Fn(Placeholder) -> String) -> String {
         if let Some(direct) = &abi.direct {

@@ -68,7 +68,7 @@ impl LineFacts {
             if inside {
                 let content = text[starts[i]..next].trim_end_matches(['\r', '\n']);
                 let backslashes = content.len() - content.trim_end_matches('\\').len();
-                escapable_break[i] = backslashes % 2 == 0;
+                escapable_break[i] = backslashes.is_multiple_of(2);
             }
         }
         LineFacts {
