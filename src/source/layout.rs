@@ -70,6 +70,19 @@ impl Removal {
     fn joins(self) -> bool {
         self != Removal::Blank
     }
+
+    /// How much a plan dislikes this removal, after the statements it moves: blank lines
+    /// first, joins of statements last.
+    fn penalty(self) -> u32 {
+        match self {
+            Removal::Blank => 1,
+            Removal::BracketJoin => 2,
+            Removal::CommentJoin => 3,
+            Removal::StringJoin => 4,
+            Removal::ContinuationJoin => 6,
+            Removal::StatementJoin | Removal::BodyJoin => 12,
+        }
+    }
 }
 
 /// Edits to one source text, applied by [`Layout::render`].
@@ -574,14 +587,6 @@ fn choose_removals(
             a.2.saturating_add(b.2),
         )
     };
-    let penalty = |r: Removal| match r {
-        Removal::Blank => 1,
-        Removal::BracketJoin => 2,
-        Removal::CommentJoin => 3,
-        Removal::StringJoin => 4,
-        Removal::ContinuationJoin => 6,
-        Removal::StatementJoin | Removal::BodyJoin => 12,
-    };
     let idx = |b: i32| (b + B) as usize;
     // best[b]: cheapest cost after the events so far with balance b, updated in place;
     // from[r][b]: for the r-th insert or removal event, the balance before it on the cheapest
@@ -631,7 +636,7 @@ fn choose_removals(
             Ev::Remove(i) => {
                 // Each balance b keeps its path or takes the removal from b + 1 (keeping wins
                 // a tie); the new lowest balance can only come from the removal.
-                let cost = (0, 0, penalty(candidates[i].1));
+                let cost = (0, 0, candidates[i].1.penalty());
                 let mut row = [0i8; WIDTH];
                 let new_lo = (lo - 1).max(-B);
                 for b in new_lo..=hi {
@@ -921,14 +926,6 @@ mod tests {
         starts: &[usize],
         statements: &[usize],
     ) -> (u32, u32, u32) {
-        let penalty = |r: Removal| match r {
-            Removal::Blank => 1,
-            Removal::BracketJoin => 2,
-            Removal::CommentJoin => 3,
-            Removal::StringJoin => 4,
-            Removal::ContinuationJoin => 6,
-            Removal::StatementJoin | Removal::BodyJoin => 12,
-        };
         let mut events: Vec<(usize, u8, i32)> = Vec::new();
         events.extend(points.iter().map(|&p| (p, 0, 1)));
         events.extend(removals.iter().map(|&(l, _)| (starts[l], 1, -1)));
@@ -945,7 +942,7 @@ mod tests {
         (
             moved,
             distance,
-            removals.iter().map(|&(_, r)| penalty(r)).sum(),
+            removals.iter().map(|&(_, r)| r.penalty()).sum(),
         )
     }
 
