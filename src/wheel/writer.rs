@@ -147,25 +147,19 @@ pub fn write_wheel(
     members.sort_by(|a, b| {
         sort_key(&a.name, dist_info, &record_name).cmp(&sort_key(&b.name, dist_info, &record_name))
     });
-    let time_of = |m: &OutputMember| match timestamps {
-        Timestamps::Fixed(t) => t,
-        Timestamps::PerMember => m.modified,
-    };
+    let time_of = |m: &OutputMember| timestamps.apply(m.modified);
 
     // Deflate new content in parallel; RECORD rows come from the same bytes.
-    let prepared: Vec<Option<(PreparedZipFile, String, u64)>> = members
-        .par_iter()
-        .map(|m| match &m.content {
-            Content::Raw { .. } | Content::Deflated(_) => Ok(None),
-            Content::Bytes(data) => {
-                let d = deflate(&m.name, data, m.permissions, time_of(m))
-                    .map_err(|e| zip_error(dest, e))?;
-                Ok(Some((d.file, d.hash, d.size)))
-            }
-        })
-        .collect::<Result<_, Error>>()?;
+    members.par_iter_mut().try_for_each(|m| {
+        if let Content::Bytes(data) = &m.content {
+            let d = deflate(&m.name, data, m.permissions, time_of(m))
+                .map_err(|e| zip_error(dest, e))?;
+            m.content = Content::Deflated(d);
+        }
+        Ok::<_, Error>(())
+    })?;
 
-    let record = write_record_rows(&members, &prepared, &record_name);
+    let record = write_record_rows(&members, &record_name);
 
     let dir = dest
         .parent()
@@ -182,22 +176,21 @@ pub fn write_wheel(
         Timestamps::Fixed(t) => t,
         Timestamps::PerMember => members.iter().map(|m| m.modified).max().unwrap_or_default(),
     };
-    for (member, prepared) in members.into_iter().zip(prepared) {
+    for member in members {
         let time = time_of(&member);
-        match (member.content, prepared) {
-            (Content::Raw { index, .. }, _) => {
+        match member.content {
+            Content::Raw { index, .. } => {
                 let file = archive
                     .by_index_raw(index)
                     .map_err(|e| zip_error(dest, e))?;
                 zip.raw_copy_file_touch(file, time, Some(member.permissions))
                     .map_err(|e| zip_error(dest, e))?;
             }
-            (Content::Bytes(_), Some((file, _, _)))
-            | (Content::Deflated(Deflated { file, .. }), _) => {
+            Content::Deflated(Deflated { file, .. }) => {
                 zip.add_prepared_file(file)
                     .map_err(|e| zip_error(dest, e))?;
             }
-            (Content::Bytes(_), None) => unreachable!("every Bytes member was prepared"),
+            Content::Bytes(_) => unreachable!("every Bytes member was deflated above"),
         }
     }
     let options = SimpleFileOptions::default()
@@ -219,21 +212,14 @@ pub fn write_wheel(
     Ok(digest)
 }
 
-/// RECORD for the sorted members: every member's hash and size, then RECORD's own row.
-fn write_record_rows(
-    members: &[OutputMember],
-    prepared: &[Option<(PreparedZipFile, String, u64)>],
-    record_name: &str,
-) -> Vec<u8> {
-    let rows = members
-        .iter()
-        .zip(prepared)
-        .map(|(m, p)| match (&m.content, p) {
-            (Content::Raw { hash, size, .. }, _) => (m.name.as_str(), hash.as_str(), *size),
-            (Content::Deflated(d), _) => (m.name.as_str(), d.hash.as_str(), d.size),
-            (_, Some((_, hash, size))) => (m.name.as_str(), hash.as_str(), *size),
-            _ => unreachable!("every Bytes member was prepared"),
-        });
+/// RECORD for the sorted members (new content already deflated): every member's hash and
+/// size, then RECORD's own row.
+fn write_record_rows(members: &[OutputMember], record_name: &str) -> Vec<u8> {
+    let rows = members.iter().map(|m| match &m.content {
+        Content::Raw { hash, size, .. } => (m.name.as_str(), hash.as_str(), *size),
+        Content::Deflated(d) => (m.name.as_str(), d.hash.as_str(), d.size),
+        Content::Bytes(_) => unreachable!("every Bytes member was deflated first"),
+    });
     write_record(rows, record_name)
 }
 
