@@ -1,4 +1,4 @@
-"""Runs the benchmarks of issue 6 and prints results and a verdict per target.
+"""Runs the benchmarks and prints results and a verdict per target.
 
 Every ratio compares contenders measured side by side in this run. Run it through
 ``scripts/bench.sh``, which builds the binaries and the Python environment it needs.

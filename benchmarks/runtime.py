@@ -1,4 +1,4 @@
-"""Runtime overhead per call (issue 6, issue 3 acceptance 4).
+"""Runtime overhead per call of instrumented functions.
 
 A small generated wheel with ``work(a, b): return a + b`` is instrumented by equip-wheel with
 no-op enter/exit/error hooks under ``on-hook-error = "raise"`` and under the default

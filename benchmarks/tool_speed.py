@@ -1,4 +1,4 @@
-"""Tool speed on sympy and Django with full no-op hooks, against the peers of issue 6:
+"""Tool speed on sympy and Django with full no-op hooks, against its peers:
 
 (a) ``ast_reference.py``, the plain-Python instrumenter a user would write (this Python);
 (b) a no-op ``python -m wheel unpack`` + ``python -m wheel pack`` of the same wheel;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from common import WORK, download_wheel
 
-#: (name, version) of the large wheels of issue 6.
+#: (name, version) of the large wheels the benchmarks instrument.
 SYMPY = ("sympy", "1.13.3")
 DJANGO = ("Django", "5.1.4")
 

@@ -13,7 +13,7 @@ esac
 
 PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
-    # The ast reference and `wheel` run on CPython 3.11 (issue 6); pyenv's if present.
+    # The ast reference and `wheel` run on CPython 3.11; pyenv's if present.
     PYTHON=$(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.11.*/bin/python 2>/dev/null | tail -1)
     PYTHON=${PYTHON:-python3.11}
 fi

@@ -174,7 +174,7 @@ impl fmt::Display for WheelError {
 
 impl std::error::Error for WheelError {}
 
-/// The kinds of wheel defects equip-wheel detects (see `reference/wheel-rules.md`).
+/// The kinds of wheel defects equip-wheel detects (the binary distribution format spec, PEP 427/491, and the zip rules installers enforce).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WheelProblem {
     /// The file name does not follow `{name}-{version}(-{build})?-{py}-{abi}-{plat}.whl`.

@@ -1,6 +1,6 @@
 //! Instrumenting one wheel end to end: open and validate it, instrument its modules in
 //! parallel, add the hooks module and the provenance file, rename for a build tag or local
-//! version, and write the output atomically (DESIGN.md section 4).
+//! version, and write the output atomically (README.md, "The output wheel").
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The output wheel follows `reference/wheel-rules.md`: reproducible bytes, member order,
+//! The output wheel follows the binary distribution format spec and README.md: reproducible bytes, member order,
 //! RECORD, permissions, timestamps, renaming for build tags and local versions, provenance.
 
 mod common;

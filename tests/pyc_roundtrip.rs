@@ -1,4 +1,4 @@
-//! Acceptance 1 of issue 4: every `.pyc` that `py_compile` makes of each installed
+//! Every `.pyc` that `py_compile` makes of each installed
 //! interpreter's standard library (3.8–3.13) survives marshal read+write byte for byte, and
 //! disassembling + reassembling every code object without injection gives back identical
 //! bytes (so `marshal` and `dis` show the same code object). The recomputed stack depth is

@@ -6,7 +6,7 @@
 //! that version ([`tables`]), injects the hook calls of `docs/semantics.md` ([`inject`]),
 //! reassembles ([`asm`]) and writes the file back with the header unchanged.
 //!
-//! Facts and pitfalls: `shared/reference/pyc-format.md`.
+//! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
 pub mod asm;
 pub mod code;

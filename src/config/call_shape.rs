@@ -5,7 +5,7 @@
 //! placeholders and literal constants, means the same when the call site makes it itself
 //! through the hooks module: `_equip_h.callee(values)`. With `on-hook-error = "raise"` the
 //! generated function adds nothing else, so `.py` call sites skip its Python frame
-//! (DESIGN.md section 2: "can be emitted as a direct call at the site").
+//! (`docs/semantics.md`, "Direct calls").
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,5 @@
 //! Snippet placeholders (`{module}`, `{qualname}`, ...) and the hook points they are valid in
-//! (DESIGN.md section 2, "Snippets and placeholders").
+//! (README.md, "Configuration": the placeholder table).
 
 use std::fmt;
 

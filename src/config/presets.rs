@@ -1,4 +1,4 @@
-//! The embedded presets (DESIGN.md section 5): complete configs selected with `--preset NAME`
+//! The embedded presets (README.md, "Presets"): complete configs selected with `--preset NAME`
 //! or `preset = "NAME"`, listed by `equip-wheel presets`.
 
 /// The preset used when no configuration is given.

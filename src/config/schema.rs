@@ -1,5 +1,5 @@
-//! The TOML schema of `equip.toml` and of the `[tool.equip-wheel]` table (DESIGN.md
-//! section 2), as read by serde. Unknown keys are errors.
+//! The TOML schema of `equip.toml` and of the `[tool.equip-wheel]` table (README.md,
+//! "Configuration"), as read by serde. Unknown keys are errors.
 
 use serde::Deserialize;
 use toml::Spanned;

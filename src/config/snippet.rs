@@ -1,7 +1,7 @@
 //! Compiling a configured snippet: parse it with the ruff parser, find its placeholders,
 //! bind them as names, and check they are valid at the snippet's hook point.
 //!
-//! Placeholder forms (DESIGN.md section 2):
+//! Placeholder forms (README.md, "Configuration"):
 //! - `{name}` in code: a one-element set display of a bare name; it becomes the name `name`,
 //!   bound to the value inside the generated hook function.
 //! - `{name}` in an f-string: already a name; recorded as used.

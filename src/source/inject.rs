@@ -1,5 +1,5 @@
-//! Planning and writing the hook calls of one module's source (DESIGN.md section 2,
-//! "Injection points"; the contract is `docs/semantics.md`).
+//! Planning and writing the hook calls of one module's source (the contract is
+//! `docs/semantics.md`).
 //!
 //! Shape of an instrumented function with every hook (lines marked `+` are new; the layout
 //! finds them on blank/comment lines or pays for them elsewhere):

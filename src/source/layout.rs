@@ -1,4 +1,4 @@
-//! Line-preserving editing of Python source (DESIGN.md section 3, "Line numbers").
+//! Line-preserving editing of Python source: every original statement keeps its line.
 //!
 //! Injected code goes on existing lines wherever the grammar allows: inline (`a; b`), or on a
 //! blank or comment-only line inside the allowed window ("hosting"). When a new physical line

@@ -1,4 +1,4 @@
-//! Opening and validating an input wheel (`reference/wheel-rules.md`, "RECORD", "ZIP").
+//! Opening and validating an input wheel (the binary distribution format spec: RECORD, zip layout).
 //!
 //! [`InputWheel::open`] checks the structure eagerly (file name, zip directory, member
 //! names, duplicates, symlinks, compression, one `.dist-info`, RECORD coverage) and notes

@@ -1,4 +1,4 @@
-//! Writing the output wheel deterministically (`reference/wheel-rules.md`, "ZIP"):
+//! Writing the output wheel deterministically (README.md, "The output wheel"):
 //! members sorted by name with `.dist-info/` last and RECORD the very last member,
 //! timestamps from `SOURCE_DATE_EPOCH` or from the input, permissions kept, unchanged
 //! members copied raw, new content deflated in parallel, RECORD regenerated, and the file

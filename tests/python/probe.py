@@ -4,7 +4,7 @@
 its own call, exactly once. Each process writes its results at exit to
 ``$EQUIP_PROBE_OUT`` (``{pid}`` replaced by the process id).
 
-Used by the upstream-suite tests of `.py` (issue 3) and `.pyc` (issue 4) instrumentation; the
+Used by the upstream-suite tests of `.py` and `.pyc` instrumentation; the
 differential test compares the counts of both.
 """
 

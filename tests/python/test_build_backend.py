@@ -1,4 +1,4 @@
-"""The PEP 517 / 660 wrapper ``equip_wheel.build`` (issue 5).
+"""The PEP 517 / 660 wrapper ``equip_wheel.build``.
 
 Four fixture projects (tests/fixtures/projects: setuptools, hatchling, flit_core and
 pdm-backend as the real backend) are built through real frontends (pip, build, uv) and their
@@ -69,7 +69,7 @@ def call_hooks(python: Path, project: Path, code: str, *, env: dict[str, str] | 
     return run([python, "-c", prelude + code], cwd=project, env=env or offline_env(), check=check)
 
 
-# --- acceptance 1: every backend through every frontend ------------------------------------
+# --- every backend through every frontend --------------------------------------------------
 
 
 def build_with(frontend: str, project: Path, out: Path) -> Path:
@@ -107,7 +107,7 @@ def test_frontend_builds_instrumented_wheel(fixture: str, frontend: str, offline
     assert_counts(calls_of(venv.python, mod, tmp_path), fixture)
 
 
-# --- acceptance 2: editable installs and sdists pass through -------------------------------
+# --- editable installs and sdists pass through ---------------------------------------------
 
 
 @pytest.mark.parametrize("fixture", FIXTURES)
@@ -161,7 +161,7 @@ def test_sdist_is_the_real_backends(fixture: str, backends_venv: Path, tmp_path:
         raise AssertionError(f"{fixture}: the real backend's own sdists differ in content")
 
 
-# --- acceptance 3: a local version label through real pip ----------------------------------
+# --- a local version label through real pip ------------------------------------------------
 
 
 def with_local_version(fixture: str, tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Issue 3, acceptance 1: the full-hooks probe config on the six real wheels.
+"""The full-hooks probe config on the six real wheels.
 
 Each wheel is instrumented with enter/exit/error/module hooks calling an external module,
 ``equip_probe`` (see probe.py), installed next to the package. The package's upstream test

@@ -1,4 +1,4 @@
-"""Issue 3, acceptance 2: line fidelity of `.py` instrumentation.
+"""Line fidelity of `.py` instrumentation.
 
 Three corpora are instrumented: the six real wheels under the full-hooks probe config
 (enter/exit/error/module hooks, tests/python/probe.py), the same six under the default

@@ -1,4 +1,4 @@
-"""End-to-end tests of .pyc instrumentation (issue 4) on the `shapes` fixture package.
+"""End-to-end tests of .pyc instrumentation on the `shapes` fixture package.
 
 For each interpreter, the fixture is compiled to a sourceless wheel (`pkg/mod.pyc`, no
 `.py`), instrumented with the full-hooks probe config, installed into a venv of that same

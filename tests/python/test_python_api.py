@@ -1,4 +1,4 @@
-"""The typed Python API (issue 5): docs/python-api.md's examples as doctests, mypy --strict
+"""The typed Python API: docs/python-api.md's examples as doctests, mypy --strict
 on a usage file, the abi3 wheel, reports and errors, the GIL released and Ctrl-C honoured."""
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def big_wheel(directory: Path, modules: int = 400, functions: int = 60) -> Path:
     return make_wheel(directory / "synth-1.0-py3-none-any.whl", files)
 
 
-# --- acceptance 4: documented examples and types ------------------------------------------
+# --- documented examples and types --------------------------------------------------------
 
 
 def test_python_api_doc_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

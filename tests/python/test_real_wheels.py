@@ -1,4 +1,4 @@
-"""Issue 2, acceptance 1: real wheels from PyPI, instrumented with the default preset.
+"""Real wheels from PyPI, instrumented with the default preset.
 
 Each of the six pinned wheels (harness.REAL_WHEELS) is instrumented with no config (the
 ``calls`` preset); every output must pass ``equip-wheel verify``, pypa/installer's

@@ -1,4 +1,4 @@
-"""Issue 2, acceptance 2: upstream test suites, plain wheel vs instrumented wheel.
+"""Upstream test suites, plain wheel vs instrumented wheel.
 
 For each package, its own test suite (from its sdist, see ``upstream.py``) runs on CPython
 3.11 twice: against the plain wheel from PyPI and against the same wheel instrumented with
