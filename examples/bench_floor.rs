@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use equip_wheel::instrument::module_name;
 use equip_wheel::source::encoding;
+use equip_wheel::wheel::limits::ReadLimits;
 use equip_wheel::wheel::reader::InputWheel;
 use equip_wheel::wheel::writer::{Content, OutputMember, Timestamps, write_wheel};
 use rayon::prelude::*;
@@ -50,7 +51,7 @@ fn main() -> ExitCode {
 }
 
 fn run(wheel: PathBuf, out_dir: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
-    let input = InputWheel::open(&wheel)?;
+    let input = InputWheel::open(&wheel, &ReadLimits::from_env()?)?;
     let stem = input.dist_info.trim_end_matches(".dist-info");
     let data_dir = format!("{stem}.data");
     let record = input.record_path();

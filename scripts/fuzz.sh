@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing of the .pyc code with cargo fuzz (needs a nightly toolchain and
-# `cargo install cargo-fuzz`). Corpora are seeded at run time from the stdlib .pyc corpus
-# that tests/pyc_roundtrip.rs generates in .cache/pyc-corpus (nothing third-party is
-# committed), a few hundred files per target.
+# Coverage-guided fuzzing of the .pyc code and of the wheel reader with cargo fuzz (needs a
+# nightly toolchain and `cargo install cargo-fuzz`). The .pyc corpora are seeded at run time
+# from the stdlib .pyc corpus that tests/pyc_roundtrip.rs generates in .cache/pyc-corpus
+# (nothing third-party is committed), a few hundred files per target; the wheel reader's
+# from testwheels/ and the wheels in .cache/ (downloaded by the Python tests), if any.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 180)
 set -euo pipefail
@@ -19,7 +20,11 @@ find .cache/pyc-corpus -name '*.pyc' | sort | awk 'NR % 10 == 0' | while read -r
     cp "$f" "fuzz/corpus/pyc_instrument/$key"
     tail -c +17 "$f" > "fuzz/corpus/marshal_read/$key"
 done
-for target in marshal_read pyc_instrument; do
+mkdir -p fuzz/corpus/wheel_read
+for f in testwheels/*.whl $(find .cache -name '*.whl' -size -2M 2>/dev/null | sort | head -50); do
+    cp "$f" "fuzz/corpus/wheel_read/$(basename "$f")"
+done
+for target in marshal_read pyc_instrument wheel_read; do
     echo "== cargo fuzz run $target for ${SECONDS_PER_TARGET}s"
     cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1

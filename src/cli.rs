@@ -14,6 +14,7 @@ use crate::config::{self, presets};
 use crate::error::{EXIT_FAILURE, EXIT_USAGE, Error};
 use crate::instrument::{InstrumentOptions, instrument_wheel};
 use crate::report::Report;
+use crate::wheel::limits::ReadLimits;
 use crate::wheel::verify::verify_wheel;
 
 /// Exit code after Ctrl-C.
@@ -134,6 +135,10 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
             return EXIT_USAGE;
         }
     };
+    if let Err(e) = ReadLimits::from_env() {
+        error_line(e);
+        return EXIT_USAGE;
+    }
     if let Some(jobs) = args.jobs {
         // Fails only if the pool was already built (a second run in the same process).
         let _ = rayon::ThreadPoolBuilder::new()
@@ -191,7 +196,10 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
     if let Some(path) = &args.report
         && let Err(e) = write_report(path, &results)
     {
-        error_line(format!("{}: cannot write the report: {e}", path.display()));
+        error_line(format!(
+            "{}: cannot write the report: {e}",
+            crate::escape::path(path)
+        ));
         code = code.max(EXIT_FAILURE);
     }
     code
@@ -234,11 +242,19 @@ fn write_report(path: &Path, results: &[(PathBuf, Result<Report, Error>)]) -> st
 }
 
 fn verify(wheels: &[PathBuf]) -> i32 {
+    if let Err(e) = ReadLimits::from_env() {
+        error_line(e);
+        return EXIT_USAGE;
+    }
     let reports: Vec<_> = wheels.par_iter().map(|w| verify_wheel(w)).collect();
     let mut code = 0;
     for r in reports {
         if r.ok() {
-            println!("{}: OK ({} members)", r.wheel.display(), r.members);
+            println!(
+                "{}: OK ({} members)",
+                crate::escape::path(&r.wheel),
+                r.members
+            );
         } else {
             code = EXIT_FAILURE;
             for p in &r.problems {

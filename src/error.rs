@@ -25,7 +25,7 @@ pub enum Error {
     #[error(transparent)]
     Wheel(#[from] WheelError),
     /// A member of a valid wheel could not be instrumented.
-    #[error("{wheel}: {member}: {message}")]
+    #[error("{}: {}: {message}", crate::escape::path(.wheel), crate::escape::escape(.member))]
     Instrument {
         /// The input wheel.
         wheel: PathBuf,
@@ -35,7 +35,7 @@ pub enum Error {
         message: String,
     },
     /// A filesystem operation failed.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {source}", crate::escape::path(.path))]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -164,9 +164,9 @@ impl WheelError {
 
 impl fmt::Display for WheelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: ", self.wheel.display())?;
+        write!(f, "{}: ", crate::escape::path(&self.wheel))?;
         if let Some(member) = &self.member {
-            write!(f, "{member}: ")?;
+            write!(f, "{}: ", crate::escape::escape(member))?;
         }
         write!(f, "{}", self.problem)
     }
@@ -218,7 +218,7 @@ pub enum WheelProblem {
         /// What is wrong with it.
         message: String,
     },
-    /// A member's sha256 differs from RECORD.
+    /// A member's hash (sha256, sha384 or sha512, as RECORD gives it) differs from RECORD.
     #[error("hash mismatch: RECORD says {expected}, content is {actual}")]
     HashMismatch {
         /// The RECORD value.
@@ -230,7 +230,7 @@ pub enum WheelProblem {
     #[error("size mismatch: RECORD says {expected} bytes, content is {actual} bytes")]
     SizeMismatch {
         /// The RECORD value.
-        expected: String,
+        expected: u64,
         /// The content's size.
         actual: u64,
     },
@@ -241,11 +241,29 @@ pub enum WheelProblem {
     #[error("listed in RECORD but absent from the archive")]
     MissingFromArchive,
     /// RECORD lists a member without a hash (only RECORD itself may omit it).
-    #[error("RECORD gives no sha256 hash for it")]
+    #[error("RECORD gives no hash for it")]
     NoHash,
     /// The wheel already carries an equip-wheel provenance file.
     #[error(
         "already instrumented by equip-wheel ({0} is present); instrument the original wheel instead"
     )]
     AlreadyInstrumented(String),
+    /// The wheel path names something other than a regular file (a directory, a device,
+    /// a FIFO, ...), which is never read.
+    #[error("not a regular file ({0})")]
+    NotARegularFile(String),
+    /// A local file header disagrees with the central directory (name, method, sizes, CRC).
+    #[error("local file header disagrees with the central directory: {0}")]
+    LocalHeaderMismatch(String),
+    /// A member's header or data lies outside the archive's data area (past the end of the
+    /// file or inside the central directory).
+    #[error("data out of bounds: {0}")]
+    DataOutOfBounds(String),
+    /// A member's bytes overlap another member's (payload: the other member's name).
+    #[error("its data overlaps member {} (overlapping entries, as in a zip bomb)", crate::escape::quoted(.0))]
+    Overlap(String),
+    /// A member's declared size, ratio or the wheel's total size is past a read limit
+    /// (`EQUIP_WHEEL_MAX_*`, see `wheel::limits`).
+    #[error("{0}")]
+    LimitExceeded(String),
 }

@@ -15,6 +15,7 @@ use crate::hooks_module;
 use crate::report::{ModuleReport, Report, Skipped};
 use crate::source::{self, ModuleTarget, SourceError};
 use crate::wheel::filename::WheelName;
+use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata;
 use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
 use crate::wheel::writer::{Content, Deflated, OutputMember, Timestamps, deflate, write_wheel};
@@ -135,13 +136,19 @@ impl Naming {
 
 /// Instruments the wheel at `path`; see the module documentation.
 ///
-/// Errors: [`Error::Wheel`] for a broken input (nothing is written), [`Error::Instrument`]
-/// for a member that cannot be instrumented under the config's policies, [`Error::Io`] when
-/// the output cannot be written, [`Error::Interrupted`] when cancelled. The input is never
-/// modified, except replaced as a whole with `in_place`.
+/// The input is read under the limits of the environment ([`ReadLimits::from_env`]) and
+/// checked exactly as `verify` checks it: a wheel `verify` refuses is refused here with
+/// the same message (the first problem in archive order).
+///
+/// Errors: [`Error::Config`] for an invalid `EQUIP_WHEEL_MAX_*` variable, [`Error::Wheel`]
+/// for a broken input (nothing is written), [`Error::Instrument`] for a member that cannot
+/// be instrumented under the config's policies, [`Error::Io`] when the output cannot be
+/// written, [`Error::Interrupted`] when cancelled. The input is never modified, except
+/// replaced as a whole with `in_place`.
 pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Report, Error> {
     let config = options.config.as_ref();
-    let input = InputWheel::open(path)?;
+    let limits = ReadLimits::from_env()?;
+    let input = InputWheel::open(path, &limits)?;
     if let Some(provenance) = &input.provenance {
         return Err(
             WheelError::new(path, WheelProblem::AlreadyInstrumented(provenance.clone())).into(),
@@ -165,7 +172,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         true => Timestamps::PerMember, // nothing is written
         false => Timestamps::from_env().map_err(|m| Error::io(path, std::io::Error::other(m)))?,
     };
-    let results: Vec<MemberResult> = input
+    let results: Vec<Result<MemberResult, Error>> = input
         .members
         .par_iter()
         .map(|m| {
@@ -187,7 +194,8 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             }
             Ok(r)
         })
-        .collect::<Result<_, Error>>()?;
+        .collect();
+    let results = first_error(results)?;
 
     let mut report = Report {
         input: path.to_path_buf(),
@@ -300,6 +308,24 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
     Ok(report)
 }
 
+/// The members' results, or the error to report: an interruption first, then the first
+/// broken member in archive order (the problem `verify` lists first), then the first member
+/// that could not be instrumented. Deterministic whatever order the threads finished in.
+fn first_error(results: Vec<Result<MemberResult, Error>>) -> Result<Vec<MemberResult>, Error> {
+    if !results.iter().any(Result::is_err) {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    let rank = |e: &Error| match e {
+        Error::Interrupted => 0,
+        Error::Wheel(_) => 1,
+        _ => 2,
+    };
+    let errors = results.into_iter().filter_map(Result::err);
+    Err(errors
+        .min_by_key(rank)
+        .expect("at least one result is an error"))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
@@ -315,7 +341,6 @@ fn process_member(
     config: &Config,
     hooks_name: &str,
 ) -> Result<MemberResult, Error> {
-    let data = input.read_member(m)?;
     let dist_info = &naming.dist_info.0;
     if let Some(file) = m
         .name
@@ -326,29 +351,38 @@ fn process_member(
             "RECORD" => Outcome::Drop,
             f if SIGNATURE_FILES.contains(&f) => Outcome::Drop,
             "METADATA" if config.output.local_version.is_some() => {
+                let data = input.read_member(m)?;
                 let text = String::from_utf8_lossy(&data);
                 Outcome::Rewrite(
                     metadata::set_header(&text, "Version", &naming.output_version).into_bytes(),
                 )
             }
             "WHEEL" if config.output.build_tag.is_some() => {
+                let data = input.read_member(m)?;
                 let text = String::from_utf8_lossy(&data);
                 let tag = config.output.build_tag.as_deref().expect("checked");
                 Outcome::Rewrite(metadata::set_header(&text, "Build", tag).into_bytes())
             }
             _ => Outcome::Keep,
         };
+        if !matches!(outcome, Outcome::Rewrite(_)) {
+            input.check_member(m)?;
+        }
         return Ok(MemberResult {
             outcome,
             ..MemberResult::keep()
         });
     }
+    // Members that are not rewritten are checked as a stream, never held in memory.
     let Some(module) = module_name(&m.name, &naming.data_dir.0) else {
+        input.check_member(m)?;
         return Ok(MemberResult::keep());
     };
     if !config.selection.module(&module) {
+        input.check_member(m)?;
         return Ok(MemberResult::keep());
     }
+    let data = input.read_member(m)?;
     let target = ModuleTarget {
         module: &module,
         file_name: &m.name,

@@ -13,6 +13,8 @@ pub mod bytecode;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod escape;
+pub mod files;
 pub mod hooks_module;
 pub mod instrument;
 pub mod report;

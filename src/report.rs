@@ -112,12 +112,12 @@ impl Report {
         let t = &self.totals;
         let target = match (&self.output, self.dry_run) {
             (_, true) => format!("would write {}", self.output_name),
-            (Some(p), false) => format!("wrote {}", p.display()),
+            (Some(p), false) => format!("wrote {}", crate::escape::path(p)),
             (None, false) => "no output".to_string(),
         };
         let mut s = format!(
             "{}: {} functions in {} modules instrumented",
-            self.input.display(),
+            crate::escape::path(&self.input),
             t.functions,
             t.modules
         );
@@ -140,7 +140,11 @@ impl Report {
         if !self.skipped.is_empty() {
             s.push_str(&format!("\n  skipped {} members", self.skipped.len()));
             for sk in self.skipped.iter().take(10) {
-                s.push_str(&format!("\n    {}: {}", sk.member, sk.reason));
+                s.push_str(&format!(
+                    "\n    {}: {}",
+                    crate::escape::escape(&sk.member),
+                    crate::escape::escape(&sk.reason)
+                ));
             }
             if self.skipped.len() > 10 {
                 s.push_str(&format!(
@@ -150,10 +154,10 @@ impl Report {
             }
         }
         for n in &self.notices {
-            s.push_str(&format!("\n  notice: {n}"));
+            s.push_str(&format!("\n  notice: {}", crate::escape::escape(n)));
         }
         for w in &self.warnings {
-            s.push_str(&format!("\n  warning: {w}"));
+            s.push_str(&format!("\n  warning: {}", crate::escape::escape(w)));
         }
         s
     }

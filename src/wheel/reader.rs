@@ -1,20 +1,30 @@
-//! Opening and validating an input wheel (the binary distribution format spec: RECORD, zip layout).
+//! Opening and validating an input wheel (the binary distribution format: file name,
+//! `.dist-info`, RECORD; and the zip rules of [`super::zipdir`]).
 //!
-//! [`InputWheel::open`] checks the structure eagerly (file name, zip directory, member
-//! names, duplicates, symlinks, compression, one `.dist-info`, RECORD coverage) and notes
-//! an equip-wheel provenance file. Member contents are checked against RECORD when read
-//! ([`InputWheel::read_member`]), which the instrumentation pipeline does in parallel.
+//! [`InputWheel::open`] is the one validation every command shares (`instrument`, `verify`,
+//! the Python API and the build backend), so they cannot disagree: it checks the structure
+//! eagerly (regular file, file name, zip structure, member names, duplicates, symlinks,
+//! compression, declared sizes against [`ReadLimits`], one `.dist-info`, one RECORD, RECORD
+//! syntax, hashes and coverage) and notes an equip-wheel provenance file. Member contents are
+//! checked when read ([`InputWheel::read_member`], [`InputWheel::check_member`]): inflated
+//! as a stream that stops at the declared size, against the zip header's size and CRC-32
+//! and RECORD's hash and size.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{Cursor, Read};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use zip::{CompressionMethod, ZipArchive};
+use zip::ZipArchive;
 
 use super::filename::{WheelName, normalize_dist_name};
-use super::record::{RecordEntry, parse_record, record_hash};
+use super::limits::ReadLimits;
+use super::record::{RecordEntry, RecordHash, parse_record};
+use super::zipdir::{self, FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, ZipEntry};
 use crate::error::{WheelError, WheelProblem};
+use crate::escape;
+use crate::files::{ReadFileError, read_regular_file};
 
 /// File name of the provenance file equip-wheel adds to `.dist-info`.
 pub const PROVENANCE_FILE: &str = "equip-wheel.json";
@@ -24,6 +34,9 @@ pub const SIGNATURE_FILES: [&str; 2] = ["RECORD.jws", "RECORD.p7s"];
 
 const S_IFMT: u32 = 0o170000;
 const S_IFLNK: u32 = 0o120000;
+
+/// Content is inflated and hashed in chunks of this many bytes.
+const CHUNK: usize = 64 * 1024;
 
 /// A zip archive over the in-memory wheel; cheap to clone (one per worker thread).
 pub type Archive = ZipArchive<Cursor<SharedBytes>>;
@@ -45,7 +58,7 @@ pub struct MemberInfo {
     pub name: String,
     /// Index in the zip central directory.
     pub index: usize,
-    /// Uncompressed size in bytes.
+    /// Uncompressed size in bytes, as the central directory declares it (reading checks it).
     pub size: u64,
     /// Unix permission bits (`st_mode & 0o7777`), when the archive records them.
     pub permissions: Option<u32>,
@@ -56,6 +69,17 @@ pub struct MemberInfo {
     /// True when the member carries no extra fields or comment, so a raw copy writes
     /// exactly the headers equip-wheel would write.
     pub plain_headers: bool,
+    /// CRC-32 of the content, as the central directory declares it.
+    pub crc32: u32,
+    /// Byte range of the (compressed) data in the wheel file.
+    pub data: Range<u64>,
+}
+
+/// A RECORD row of a file member, parsed.
+struct Recorded {
+    entry: RecordEntry,
+    hash: RecordHash,
+    size: u64,
 }
 
 /// A validated input wheel.
@@ -69,7 +93,7 @@ pub struct InputWheel {
     /// File members in archive order (directories excluded).
     pub members: Vec<MemberInfo>,
     /// RECORD rows by path.
-    record: HashMap<String, RecordEntry>,
+    record: HashMap<String, Recorded>,
     /// The signature files present (dropped on output).
     pub signatures: Vec<String>,
     /// The equip-wheel provenance member, when the wheel was already instrumented.
@@ -81,29 +105,58 @@ pub struct InputWheel {
 }
 
 impl InputWheel {
-    /// Reads and validates the wheel at `path`.
+    /// Reads and validates the wheel at `path`, refusing declared sizes past `limits`.
     ///
-    /// Errors ([`WheelError`]) name the wheel and the offending member: a bad file name, not a
-    /// zip, unsafe or duplicate names, symlinks, compression other than stored/deflate,
-    /// encryption, not exactly one `.dist-info`, or RECORD missing or not covering the
-    /// archive.
-    pub fn open(path: &Path) -> Result<Self, WheelError> {
+    /// Errors ([`WheelError`]) name the wheel and the offending member: not a regular file,
+    /// a bad file name, not a zip or an inconsistent one (see [`zipdir`]), unsafe or
+    /// duplicate names, symlinks, compression other than stored/deflate, encryption, a size
+    /// or ratio past `limits`, not exactly one `.dist-info`, RECORD missing, doubled,
+    /// malformed, using a hash weaker than sha256, or not covering the archive.
+    pub fn open(path: &Path, limits: &ReadLimits) -> Result<Self, WheelError> {
         let err = |problem| WheelError::new(path, problem);
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| err(WheelProblem::BadFilename(path.display().to_string())))?;
+            .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
+        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
+        // A wheel is at most its members plus headers: twice the total limit is generous.
+        let bytes = read_regular_file(path, Some(limits.max_total_size.saturating_mul(2)))
+            .map_err(|e| match e {
+                ReadFileError::NotRegular(kind) => err(WheelProblem::NotARegularFile(kind.into())),
+                e @ ReadFileError::TooLarge { .. } => err(WheelProblem::LimitExceeded(format!(
+                    "{e} (twice EQUIP_WHEEL_MAX_TOTAL_SIZE)"
+                ))),
+                e @ ReadFileError::Io(_) => err(WheelProblem::NotAZip(e.to_string())),
+            })?;
+        Self::from_bytes(path, bytes, limits)
+    }
+
+    /// Validates the wheel whose file content is `bytes`, as [`InputWheel::open`] does after
+    /// reading the file; `path` names it (its file name must be a wheel name) in messages.
+    pub fn from_bytes(
+        path: &Path,
+        bytes: Vec<u8>,
+        limits: &ReadLimits,
+    ) -> Result<Self, WheelError> {
+        let err = |problem| WheelError::new(path, problem);
+        let file_name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
         let name = WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
-        let bytes = std::fs::read(path)
-            .map_err(|e| err(WheelProblem::NotAZip(format!("cannot read the file: {e}"))))?;
         let file_size = bytes.len() as u64;
+        let entries = zipdir::read_entries(&bytes).map_err(|(member, problem)| match member {
+            Some(m) => WheelError::member(path, m, problem),
+            None => err(problem),
+        })?;
+        let names = check_names(path, &entries)?;
         let handle = SharedBytes(Arc::new(bytes));
         let archive = ZipArchive::new(Cursor::new(handle.clone()))
             .map_err(|e| err(WheelProblem::NotAZip(e.to_string())))?;
-
-        let members = scan_members(path, &archive)?;
+        let members = scan_members(path, &archive, &entries, &names, limits)?;
         let dist_info = find_dist_info(path, &name, &members)?;
         let record_name = format!("{dist_info}/RECORD");
+        check_single_record(path, &dist_info, &members)?;
         let provenance = format!("{dist_info}/{PROVENANCE_FILE}");
         let provenance = members
             .iter()
@@ -125,7 +178,7 @@ impl InputWheel {
             bytes: handle,
             file_size,
         };
-        let record_bytes = wheel.read_raw(record_member)?;
+        let record_bytes = wheel.read_member(record_member)?;
         let rows = parse_record(&record_bytes).map_err(|(line, message)| {
             WheelError::member(
                 path,
@@ -163,128 +216,232 @@ impl InputWheel {
 
     /// The RECORD row for `name`, if any.
     pub fn record_entry(&self, name: &str) -> Option<&RecordEntry> {
-        self.record.get(name)
+        self.record.get(name).map(|r| &r.entry)
     }
 
-    /// Reads a member and checks it against RECORD (sha256 and size).
+    /// Reads a member's uncompressed content, checked as by [`InputWheel::check_member`].
+    /// Memory: the declared size (already within the read limits), allocated once.
     ///
-    /// Uses a fresh clone of the archive, so it may be called from several threads.
+    /// May be called from several threads.
     pub fn read_member(&self, member: &MemberInfo) -> Result<Vec<u8>, WheelError> {
-        let data = self.read_raw(member)?;
-        self.check_against_record(member, &data)?;
+        let mut data = Vec::with_capacity(usize::try_from(member.size).unwrap_or(0));
+        self.stream_member(member, &mut |chunk| data.extend_from_slice(chunk))?;
         Ok(data)
     }
 
-    /// Checks already-read content against the member's RECORD row.
-    pub fn check_against_record(&self, member: &MemberInfo, data: &[u8]) -> Result<(), WheelError> {
-        let Some(entry) = self.record.get(&member.name) else {
+    /// Checks a member's content without keeping it: inflates it in 64 KiB chunks,
+    /// refusing more bytes than the zip header declares as soon as they appear, then checks
+    /// the size and CRC-32 the zip header declares and, when RECORD lists the member, its
+    /// hash and size. Memory: one chunk.
+    pub fn check_member(&self, member: &MemberInfo) -> Result<(), WheelError> {
+        self.stream_member(member, &mut |_| {})
+    }
+
+    fn stream_member(
+        &self,
+        member: &MemberInfo,
+        sink: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), WheelError> {
+        let fail = |problem| WheelError::member(&self.path, &member.name, problem);
+        let corrupt = |m: String| fail(WheelProblem::CorruptMember(m));
+        let recorded = self.record.get(&member.name);
+        let mut check = ContentCheck {
+            declared: member.size,
+            seen: 0,
+            crc: crc32fast::Hasher::new(),
+            hasher: recorded.map(|r| r.hash.algorithm.hasher()),
+        };
+        let raw = usize::try_from(member.data.start)
+            .ok()
+            .zip(usize::try_from(member.data.end).ok())
+            .and_then(|(start, end)| self.bytes.as_ref().get(start..end))
+            .ok_or_else(|| corrupt("data range outside the file".into()))?;
+        if member.deflated {
+            let mut decoder = flate2::read::DeflateDecoder::new(raw);
+            let mut buf = vec![0u8; CHUNK];
+            loop {
+                let n = decoder
+                    .read(&mut buf)
+                    .map_err(|e| corrupt(format!("invalid deflate data: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                check.feed(&buf[..n]).map_err(corrupt)?;
+                sink(&buf[..n]);
+            }
+        } else {
+            for chunk in raw.chunks(CHUNK) {
+                check.feed(chunk).map_err(corrupt)?;
+                sink(chunk);
+            }
+        }
+        if check.seen != member.size {
+            return Err(corrupt(format!(
+                "the zip header declares {} bytes, the data has {}",
+                member.size, check.seen
+            )));
+        }
+        let crc = check.crc.finalize();
+        if crc != member.crc32 {
+            return Err(corrupt(format!(
+                "CRC-32 mismatch: the zip header says {:08x}, the data has {crc:08x}",
+                member.crc32
+            )));
+        }
+        let (Some(recorded), Some(hasher)) = (recorded, check.hasher) else {
             // RECORD itself and signatures have no hash row; coverage was checked at open.
             return Ok(());
         };
-        let actual = record_hash(data);
-        if entry.hash != actual {
-            return Err(WheelError::member(
-                &self.path,
-                &member.name,
-                WheelProblem::HashMismatch {
-                    expected: entry.hash.clone(),
-                    actual,
-                },
-            ));
+        let actual = RecordHash {
+            algorithm: recorded.hash.algorithm,
+            digest: hasher.finish(),
+        };
+        if actual != recorded.hash {
+            return Err(fail(WheelProblem::HashMismatch {
+                expected: recorded.hash.to_string(),
+                actual: actual.to_string(),
+            }));
         }
-        if entry.size != data.len().to_string() {
-            return Err(WheelError::member(
-                &self.path,
-                &member.name,
-                WheelProblem::SizeMismatch {
-                    expected: entry.size.clone(),
-                    actual: data.len() as u64,
-                },
-            ));
+        if recorded.size != check.seen {
+            return Err(fail(WheelProblem::SizeMismatch {
+                expected: recorded.size,
+                actual: check.seen,
+            }));
         }
         Ok(())
     }
+}
 
-    /// Reads a member's uncompressed bytes, checking CRC and declared size (not RECORD).
-    fn read_raw(&self, member: &MemberInfo) -> Result<Vec<u8>, WheelError> {
-        let corrupt = |m: String| {
-            WheelError::member(&self.path, &member.name, WheelProblem::CorruptMember(m))
-        };
-        let mut archive = self.archive.clone();
-        let mut file = archive
-            .by_index(member.index)
-            .map_err(|e| corrupt(e.to_string()))?;
-        let mut data = Vec::with_capacity(member.size.min(1 << 30) as usize);
-        file.read_to_end(&mut data)
-            .map_err(|e| corrupt(e.to_string()))?;
-        if data.len() as u64 != member.size {
-            return Err(corrupt(format!(
-                "the zip header declares {} bytes, the data has {}",
-                member.size,
-                data.len()
-            )));
+/// The running checks over a member's content as it is inflated.
+struct ContentCheck {
+    declared: u64,
+    seen: u64,
+    crc: crc32fast::Hasher,
+    hasher: Option<super::record::RecordHasher>,
+}
+
+impl ContentCheck {
+    /// Takes the next chunk; errors as soon as the content exceeds the declared size.
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+        self.seen += chunk.len() as u64;
+        if self.seen > self.declared {
+            return Err(format!(
+                "the data inflates to more than the {} bytes the zip header declares",
+                self.declared
+            ));
         }
-        Ok(data)
+        self.crc.update(chunk);
+        if let Some(h) = &mut self.hasher {
+            h.update(chunk);
+        }
+        Ok(())
     }
 }
 
-/// Validates every central-directory entry and returns the file members.
-fn scan_members(path: &Path, archive: &Archive) -> Result<Vec<MemberInfo>, WheelError> {
-    let mut seen = HashSet::new();
-    let mut members = Vec::with_capacity(archive.len());
-    for index in 0..archive.len() {
-        let entry = archive
-            .by_index_data(index)
-            .map_err(|e| WheelError::new(path, WheelProblem::NotAZip(e.to_string())))?;
-        let raw = entry.name_raw();
-        let name = std::str::from_utf8(raw).map_err(|_| {
+/// Checks every entry's name (UTF-8, [`check_member_name`]) and that no name appears twice;
+/// returns the names in central-directory order.
+fn check_names(path: &Path, entries: &[ZipEntry]) -> Result<Vec<String>, WheelError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    let mut names = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let name = std::str::from_utf8(&entry.name).map_err(|_| {
             WheelError::new(
                 path,
                 WheelProblem::UnsafeName(format!(
-                    "{:?} is not valid UTF-8",
-                    String::from_utf8_lossy(raw)
+                    "{} is not valid UTF-8",
+                    escape::quoted_bytes(&entry.name)
                 )),
             )
         })?;
-        let member_err = |problem| WheelError::member(path, name, problem);
         if let Err(why) = check_member_name(name) {
             return Err(WheelError::new(
                 path,
-                WheelProblem::UnsafeName(format!("{name:?}: {why}")),
+                WheelProblem::UnsafeName(format!("{}: {why}", escape::quoted(name))),
             ));
         }
-        if !seen.insert(name.to_string()) {
-            return Err(member_err(WheelProblem::DuplicateName));
+        if !seen.insert(name) {
+            return Err(WheelError::member(path, name, WheelProblem::DuplicateName));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
+}
+
+/// Validates every central-directory entry and returns the file members.
+fn scan_members(
+    path: &Path,
+    archive: &Archive,
+    entries: &[ZipEntry],
+    names: &[String],
+    limits: &ReadLimits,
+) -> Result<Vec<MemberInfo>, WheelError> {
+    if archive.len() != entries.len() {
+        return Err(WheelError::new(
+            path,
+            WheelProblem::NotAZip(format!(
+                "the zip reader sees {} entries, the central directory holds {}",
+                archive.len(),
+                entries.len()
+            )),
+        ));
+    }
+    let mut members = Vec::with_capacity(archive.len());
+    let mut total: u64 = 0;
+    for (index, (zipped, name)) in entries.iter().zip(names).enumerate() {
+        let entry = archive
+            .by_index_data(index)
+            .map_err(|e| WheelError::new(path, WheelProblem::NotAZip(e.to_string())))?;
+        let member_err = |problem| WheelError::member(path, name.as_str(), problem);
+        if entry.name_raw() != zipped.name.as_slice() {
+            return Err(member_err(WheelProblem::NotAZip(
+                "the zip reader and the central directory disagree on the entry order".into(),
+            )));
         }
         let mode = entry.unix_mode();
         if mode.is_some_and(|m| m & S_IFMT == S_IFLNK) {
             return Err(member_err(WheelProblem::Symlink));
         }
-        if entry.encrypted() {
+        if zipped.flags & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION) != 0 || entry.encrypted() {
             return Err(member_err(WheelProblem::Encrypted));
         }
-        if entry.is_dir() {
+        if name.ends_with('/') {
+            if zipped.size != 0 || zipped.compressed_size > 2 {
+                return Err(member_err(WheelProblem::CorruptMember(format!(
+                    "a directory entry carrying {} bytes of data",
+                    zipped.size.max(zipped.compressed_size)
+                ))));
+            }
             continue;
         }
-        let deflated = match entry.compression() {
-            CompressionMethod::Stored => false,
-            CompressionMethod::Deflated => true,
-            other => {
+        let deflated = match zipped.method {
+            0 => false,
+            8 => true,
+            _ => {
                 return Err(member_err(WheelProblem::UnsupportedCompression(format!(
-                    "{other:?}"
+                    "{:?}",
+                    entry.compression()
                 ))));
             }
         };
+        limits
+            .check_member(zipped.size, zipped.compressed_size)
+            .map_err(|m| member_err(WheelProblem::LimitExceeded(m)))?;
+        total = total.saturating_add(zipped.size);
         members.push(MemberInfo {
-            name: name.to_string(),
+            name: name.clone(),
             index,
-            size: entry.size(),
+            size: zipped.size,
             permissions: mode.map(|m| m & 0o7777),
             deflated,
             modified: entry.last_modified().unwrap_or_default(),
             plain_headers: false,
+            crc32: zipped.crc32,
+            data: zipped.data.clone(),
         });
     }
+    limits
+        .check_total(total)
+        .map_err(|m| WheelError::new(path, WheelProblem::LimitExceeded(m)))?;
     // Extra fields and comments are only visible on the full entry.
     let mut archive = archive.clone();
     for member in &mut members {
@@ -302,8 +459,35 @@ fn scan_members(path: &Path, archive: &Archive) -> Result<Vec<MemberInfo>, Wheel
     Ok(members)
 }
 
+/// Refuses a second RECORD in `.dist-info` whose name differs only in case: installers on
+/// case-insensitive file systems would write one over the other.
+fn check_single_record(
+    path: &Path,
+    dist_info: &str,
+    members: &[MemberInfo],
+) -> Result<(), WheelError> {
+    let prefix = format!("{dist_info}/");
+    for m in members {
+        if let Some(file) = m.name.strip_prefix(&prefix)
+            && file != "RECORD"
+            && file.eq_ignore_ascii_case("RECORD")
+        {
+            return Err(WheelError::member(
+                path,
+                &m.name,
+                WheelProblem::Metadata(
+                    "a second RECORD file (its name differs from RECORD only in case)".into(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Rejects names that could escape the install directory or confuse installers:
-/// absolute paths, `..`/`.`/empty segments, backslashes, control characters, drive letters.
+/// absolute paths, `..`/`.`/empty segments, backslashes, control characters, drive letters
+/// (`C:/x`, and the drive-relative `C:x`) and any other `:` (an NTFS alternate data stream
+/// on Windows, where a wheel must install too).
 pub fn check_member_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() {
         return Err("empty name");
@@ -317,12 +501,18 @@ pub fn check_member_name(name: &str) -> Result<(), &'static str> {
     if name.chars().any(|c| c.is_control()) {
         return Err("control character in name");
     }
+    let bytes = name.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err("drive letter");
+    }
+    if name.contains(':') {
+        return Err("':' in name (a drive or an alternate data stream on Windows)");
+    }
     let trimmed = name.strip_suffix('/').unwrap_or(name);
-    for (i, segment) in trimmed.split('/').enumerate() {
+    for segment in trimmed.split('/') {
         match segment {
             "" => return Err("empty path segment"),
             "." | ".." => return Err("'.' or '..' path segment"),
-            s if i == 0 && s.len() == 2 && s.ends_with(':') => return Err("drive letter"),
             _ => {}
         }
     }
@@ -356,7 +546,7 @@ fn find_dist_info(
                 WheelProblem::DistInfo(format!(
                     "{} top-level .dist-info directories ({}); a wheel has exactly one",
                     many.len(),
-                    many.join(", ")
+                    escape::escape(&many.join(", "))
                 )),
             ));
         }
@@ -370,8 +560,10 @@ fn find_dist_info(
         return Err(WheelError::new(
             path,
             WheelProblem::DistInfo(format!(
-                "{dir} does not match the file name's {}-{}",
-                name.distribution, name.version
+                "{} does not match the file name's {}-{}",
+                escape::escape(&dir),
+                name.distribution,
+                name.version
             )),
         ));
     }
@@ -379,16 +571,18 @@ fn find_dist_info(
 }
 
 /// Checks that RECORD lists every file member exactly once (but itself and signatures, which
-/// carry no hash) and nothing else; returns the rows by path.
+/// carry no hash) and nothing else, each with a hash of sha256 or better and a decimal
+/// size; returns the rows by path.
 fn check_record_coverage(
     path: &Path,
     record_name: &str,
     signatures: &[String],
     members: &[MemberInfo],
     rows: Vec<RecordEntry>,
-) -> Result<HashMap<String, RecordEntry>, WheelError> {
+) -> Result<HashMap<String, Recorded>, WheelError> {
     let present: HashSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
     let mut by_path = HashMap::with_capacity(rows.len());
+    let mut exempt_rows = HashSet::new();
     for (i, row) in rows.into_iter().enumerate() {
         let line = i + 1;
         let syntax = |message: String| {
@@ -399,10 +593,16 @@ fn check_record_coverage(
             )
         };
         if row.path.ends_with('/') {
-            return Err(syntax(format!("{:?} is a directory", row.path)));
+            return Err(syntax(format!(
+                "{} is a directory",
+                escape::quoted(&row.path)
+            )));
         }
-        if by_path.contains_key(&row.path) {
-            return Err(syntax(format!("{:?} is listed twice", row.path)));
+        if by_path.contains_key(&row.path) || exempt_rows.contains(&row.path) {
+            return Err(syntax(format!(
+                "{} is listed twice",
+                escape::quoted(&row.path)
+            )));
         }
         if !present.contains(row.path.as_str()) {
             return Err(WheelError::member(
@@ -412,23 +612,39 @@ fn check_record_coverage(
             ));
         }
         if row.path == record_name || signatures.contains(&row.path) {
+            exempt_rows.insert(row.path);
             continue;
         }
-        if !row.hash.starts_with("sha256=") {
-            let problem = if row.hash.is_empty() {
-                WheelProblem::NoHash
-            } else {
-                WheelProblem::RecordSyntax {
-                    line,
-                    message: format!(
-                        "{:?}: hash {:?} is not sha256 (md5 and sha1 are not allowed)",
-                        row.path, row.hash
-                    ),
-                }
-            };
-            return Err(WheelError::member(path, &row.path, problem));
+        if row.hash.is_empty() {
+            return Err(WheelError::member(path, &row.path, WheelProblem::NoHash));
         }
-        by_path.insert(row.path.clone(), row);
+        let in_row = |message: String| {
+            WheelError::member(
+                path,
+                &row.path,
+                WheelProblem::RecordSyntax { line, message },
+            )
+        };
+        let hash = RecordHash::parse(&row.hash).map_err(in_row)?;
+        let size = row
+            .size
+            .parse::<u64>()
+            .ok()
+            .filter(|_| row.size.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                in_row(format!(
+                    "size {} is not a decimal number of bytes",
+                    escape::quoted(&row.size)
+                ))
+            })?;
+        by_path.insert(
+            row.path.clone(),
+            Recorded {
+                entry: row,
+                hash,
+                size,
+            },
+        );
     }
     for member in members {
         let exempt = member.name == record_name || signatures.contains(&member.name);
@@ -464,7 +680,7 @@ fn check_wheel_metadata(wheel: &InputWheel, members: &[MemberInfo]) -> Result<()
             WheelProblem::Metadata("the METADATA file is missing".into()),
         ));
     }
-    let text = wheel.read_raw(member)?;
+    let text = wheel.read_member(member)?;
     let text = String::from_utf8_lossy(&text);
     let version = super::metadata::header_value(&text, "Wheel-Version").ok_or_else(|| {
         WheelError::member(
@@ -478,7 +694,8 @@ fn check_wheel_metadata(wheel: &InputWheel, members: &[MemberInfo]) -> Result<()
             &wheel.path,
             &wheel_name,
             WheelProblem::Metadata(format!(
-                "Wheel-Version {version} is not supported (only 1.x)"
+                "Wheel-Version {} is not supported (only 1.x)",
+                escape::quoted(version)
             )),
         ));
     }
@@ -501,6 +718,9 @@ mod tests {
             "pkg\\x.py",
             "pkg//x.py",
             "C:/x.py",
+            "C:evil.py",
+            "c:",
+            "pkg/a:b.py",
             "a/\u{0}b",
             "a/./b",
         ] {

@@ -4,7 +4,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha384, Sha512};
+
+use crate::escape;
 
 /// One row of RECORD.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +22,145 @@ pub struct RecordEntry {
 /// Formats the RECORD hash of `data`: `sha256=` + urlsafe base64 without padding (43 chars).
 pub fn record_hash(data: &[u8]) -> String {
     format!("sha256={}", URL_SAFE_NO_PAD.encode(Sha256::digest(data)))
+}
+
+/// A RECORD hash algorithm equip-wheel checks. The wheel format requires "sha256 or
+/// better" (md5 and sha1 are forbidden); of hashlib's guaranteed algorithms these are the
+/// SHA-2 ones with at least 256 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    /// SHA-256 (what every build backend writes).
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// The hashlib name, as written in RECORD.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha384 => "sha384",
+            HashAlgorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// Digest length in bytes.
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+
+    /// A fresh incremental hasher.
+    pub fn hasher(self) -> RecordHasher {
+        match self {
+            HashAlgorithm::Sha256 => RecordHasher::Sha256(Sha256::new()),
+            HashAlgorithm::Sha384 => RecordHasher::Sha384(Sha384::new()),
+            HashAlgorithm::Sha512 => RecordHasher::Sha512(Sha512::new()),
+        }
+    }
+}
+
+/// An incremental hash of a member's content in one [`HashAlgorithm`].
+#[derive(Clone)]
+pub enum RecordHasher {
+    /// SHA-256 in progress.
+    Sha256(Sha256),
+    /// SHA-384 in progress.
+    Sha384(Sha384),
+    /// SHA-512 in progress.
+    Sha512(Sha512),
+}
+
+impl RecordHasher {
+    /// Feeds more content.
+    pub fn update(&mut self, data: &[u8]) {
+        match self {
+            RecordHasher::Sha256(h) => h.update(data),
+            RecordHasher::Sha384(h) => h.update(data),
+            RecordHasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    /// The digest of everything fed.
+    pub fn finish(self) -> Vec<u8> {
+        match self {
+            RecordHasher::Sha256(h) => h.finalize().to_vec(),
+            RecordHasher::Sha384(h) => h.finalize().to_vec(),
+            RecordHasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// The parsed hash field of a RECORD row: `<algorithm>=<urlsafe-b64 digest>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHash {
+    /// The algorithm.
+    pub algorithm: HashAlgorithm,
+    /// The raw digest, [`HashAlgorithm::digest_len`] bytes.
+    pub digest: Vec<u8>,
+}
+
+impl RecordHash {
+    /// Parses a RECORD hash field. The algorithm name is matched case-insensitively (as
+    /// hashlib does); the digest is urlsafe base64 with or without `=` padding.
+    ///
+    /// Errors (a message for a RECORD syntax error): md5, sha1 and sha224 (weaker than
+    /// sha256), other algorithms, a digest that is not base64 or has the wrong length.
+    pub fn parse(field: &str) -> Result<Self, String> {
+        let (name, encoded) = field.split_once('=').ok_or_else(|| {
+            format!(
+                "hash {} is not of the form <algorithm>=<digest>",
+                escape::quoted(field)
+            )
+        })?;
+        let algorithm = match name.to_ascii_lowercase().as_str() {
+            "sha256" => HashAlgorithm::Sha256,
+            "sha384" => HashAlgorithm::Sha384,
+            "sha512" => HashAlgorithm::Sha512,
+            "md5" | "sha1" | "sha224" => {
+                return Err(format!(
+                    "hash algorithm {} is weaker than sha256 (a wheel requires sha256 or better)",
+                    escape::quoted(name)
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "hash algorithm {} is not supported (sha256, sha384 or sha512)",
+                    escape::quoted(name)
+                ));
+            }
+        };
+        let digest = URL_SAFE_NO_PAD
+            .decode(encoded.trim_end_matches('='))
+            .ok()
+            .filter(|d| d.len() == algorithm.digest_len())
+            .ok_or_else(|| {
+                format!(
+                    "{} is not a {}-byte urlsafe base64 {} digest",
+                    escape::quoted(encoded),
+                    algorithm.digest_len(),
+                    algorithm.name()
+                )
+            })?;
+        Ok(RecordHash { algorithm, digest })
+    }
+}
+
+impl std::fmt::Display for RecordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={}",
+            self.algorithm.name(),
+            URL_SAFE_NO_PAD.encode(&self.digest)
+        )
+    }
 }
 
 /// Hex sha256 of `data` (used for the provenance file).
@@ -109,6 +250,30 @@ mod tests {
         assert_eq!(rows[0].path, "a,b.py");
         assert_eq!(rows[1].size, "0");
         assert_eq!(rows[2].hash, "");
+    }
+
+    #[test]
+    fn parses_sha256_or_better_and_refuses_weaker_hashes() {
+        use sha2::Digest;
+        let sha512 = URL_SAFE_NO_PAD.encode(sha2::Sha512::digest(b"hello"));
+        let h = RecordHash::parse(&format!("sha512={sha512}")).unwrap();
+        assert_eq!(h.algorithm, HashAlgorithm::Sha512);
+        assert_eq!(h.to_string(), format!("sha512={sha512}"));
+        let sha384 = URL_SAFE_NO_PAD.encode(sha2::Sha384::digest(b"hello"));
+        assert!(RecordHash::parse(&format!("SHA384={sha384}==")).is_ok());
+        let h = RecordHash::parse(&record_hash(b"hello")).unwrap();
+        assert_eq!(h.to_string(), record_hash(b"hello"));
+        for weak in [
+            "md5=XUFAKrxLKna5cZ2REBfFkg",
+            "sha1=qvTGHdzF6KLavt4PO0gs2a6pQ00",
+            "sha224=x",
+        ] {
+            let e = RecordHash::parse(weak).unwrap_err();
+            assert!(e.contains("weaker than sha256"), "{e}");
+        }
+        assert!(RecordHash::parse("blake2b=abc").is_err());
+        assert!(RecordHash::parse(&format!("sha256={sha512}")).is_err());
+        assert!(RecordHash::parse("sha256").is_err());
     }
 
     #[test]

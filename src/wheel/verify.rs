@@ -1,12 +1,13 @@
-//! `equip-wheel verify`: every check equip-wheel makes on an input wheel (structure, names,
-//! RECORD coverage, every member's sha256 and size, zip header consistency), collecting all
-//! member problems instead of stopping at the first.
+//! `equip-wheel verify`: every check equip-wheel makes on an input wheel, through the same
+//! [`InputWheel::open`] and [`InputWheel::check_member`] that `instrument` uses (so the two
+//! always agree), collecting all member problems instead of stopping at the first.
 
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::limits::ReadLimits;
 use super::reader::InputWheel;
 use crate::error::WheelError;
 
@@ -28,37 +29,39 @@ impl VerifyReport {
     }
 }
 
-/// Verifies the wheel at `path`.
+/// Verifies the wheel at `path` under the read limits of the environment
+/// ([`ReadLimits::from_env`]).
 ///
-/// A structural problem (not a zip, bad names, RECORD missing or not covering the archive,
-/// ...) is reported alone, since nothing after it can be trusted; content problems (hash or
-/// size mismatches, corrupt data) are all reported. This never returns `Err`: problems are
-/// data here.
+/// A structural problem (not a zip, an inconsistent zip, bad names, a size past the limits,
+/// RECORD missing or not covering the archive, ...) is reported alone, since nothing after
+/// it can be trusted; content problems (hash or size mismatches, corrupt data) are all
+/// reported, in archive order. Content is checked as a stream (memory: one chunk per
+/// thread). This never returns `Err`: problems are data here, including an invalid
+/// `EQUIP_WHEEL_MAX_*` variable.
 pub fn verify_wheel(path: &Path) -> VerifyReport {
-    let input = match InputWheel::open(path) {
-        Ok(w) => w,
-        Err(e) => {
-            return VerifyReport {
-                wheel: path.to_path_buf(),
-                members: 0,
-                problems: vec![e.to_string()],
-            };
-        }
+    let failed = |problem: String| VerifyReport {
+        wheel: path.to_path_buf(),
+        members: 0,
+        problems: vec![problem],
     };
-    let mut problems: Vec<String> = input
+    let limits = match ReadLimits::from_env() {
+        Ok(limits) => limits,
+        Err(e) => return failed(e.to_string()),
+    };
+    let input = match InputWheel::open(path, &limits) {
+        Ok(w) => w,
+        Err(e) => return failed(e.to_string()),
+    };
+    let problems: Vec<String> = input
         .members
         .par_iter()
         .filter_map(|m| {
             input
-                .read_member(m)
+                .check_member(m)
                 .err()
                 .map(|e: WheelError| e.to_string())
         })
         .collect();
-    let mut archive = input.archive();
-    if let Err(e) = archive.validate_header_consistency() {
-        problems.push(format!("{}: {e}", path.display()));
-    }
     VerifyReport {
         wheel: path.to_path_buf(),
         members: input.members.len(),
