@@ -225,11 +225,7 @@ fn read_backend_table<'py>(
     let doc: PyProject = match toml::from_str(text) {
         Ok(doc) => doc,
         Err(e) => {
-            let mut err = ConfigError::new(origin, e.message().trim().to_string());
-            if let Some(span) = e.span() {
-                let (line, col) = config::snippet::line_col(text, span.start);
-                err = err.at(line, col);
-            }
+            let err = config::toml_error_in_table(text, origin, &e, "tool.equip-wheel");
             return Err(to_py_err(py, Error::Config(err)));
         }
     };

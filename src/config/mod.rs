@@ -11,7 +11,8 @@ pub mod presets;
 pub mod schema;
 pub mod snippet;
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use toml::Spanned;
@@ -166,6 +167,42 @@ pub struct Config {
 /// Which `pyproject.toml` key holds our table.
 const TOOL_TABLE: &str = "tool.equip-wheel";
 
+/// Largest configuration file read, in bytes (a `pyproject.toml` of a large project is tens
+/// of kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Longest chain of `config = FILE` inclusions followed (`pyproject.toml` naming another
+/// `pyproject.toml` ...).
+pub const MAX_INCLUDE_DEPTH: usize = 16;
+
+/// The configuration files being loaded, outermost first (canonical paths): the chain of
+/// `config = FILE` inclusions, to refuse cycles.
+#[derive(Debug, Default)]
+struct Includes(Vec<PathBuf>);
+
+impl Includes {
+    /// Enters `path`; errors (naming the whole chain) when it is already being loaded.
+    fn enter(&mut self, path: &Path, from: &Path) -> Result<(), String> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        if let Some(first) = self.0.iter().position(|p| *p == canonical) {
+            let chain: Vec<String> = self.0[first..]
+                .iter()
+                .chain([&canonical])
+                .map(|p| p.display().to_string())
+                .collect();
+            return Err(format!("config inclusion cycle: {}", chain.join(" -> ")));
+        }
+        if self.0.len() >= MAX_INCLUDE_DEPTH {
+            return Err(format!(
+                "more than {MAX_INCLUDE_DEPTH} nested `config = FILE` inclusions (last: {})",
+                from.display()
+            ));
+        }
+        self.0.push(canonical);
+        Ok(())
+    }
+}
+
 impl Config {
     /// The configuration the CLI uses when given neither `--config` nor `--preset`:
     /// `[tool.equip-wheel]` of `dir/pyproject.toml`, else `dir/equip.toml`, else the `calls`
@@ -174,7 +211,9 @@ impl Config {
         let pyproject = dir.join("pyproject.toml");
         if pyproject.is_file() {
             let text = read(&pyproject)?;
-            if let Some(config) = Config::from_pyproject_text(&text, &pyproject)? {
+            let mut includes = Includes::default();
+            let _ = includes.enter(&pyproject, &pyproject);
+            if let Some(config) = Config::pyproject_in(&text, &pyproject, &mut includes)? {
                 return Ok(config);
             }
         }
@@ -187,10 +226,21 @@ impl Config {
 
     /// Loads `path`: a `pyproject.toml` (its `[tool.equip-wheel]` table, which must exist)
     /// or an `equip.toml`-style file.
+    ///
+    /// Errors: the file is not a regular file, is larger than [`MAX_CONFIG_BYTES`], is not
+    /// UTF-8 TOML, is invalid, or its `config = FILE` inclusions form a cycle or go deeper
+    /// than [`MAX_INCLUDE_DEPTH`].
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let mut includes = Includes::default();
+        let _ = includes.enter(path, path);
+        Config::file_in(path, &mut includes)
+    }
+
+    /// [`Config::from_file`] inside a chain of inclusions (`path` already entered).
+    fn file_in(path: &Path, includes: &mut Includes) -> Result<Config, ConfigError> {
         let text = read(path)?;
         if path.file_name().is_some_and(|n| n == "pyproject.toml") {
-            return Config::from_pyproject_text(&text, path)?.ok_or_else(|| {
+            return Config::pyproject_in(&text, path, includes)?.ok_or_else(|| {
                 ConfigError::new(
                     path.display().to_string(),
                     format!("has no [{TOOL_TABLE}] table"),
@@ -238,6 +288,17 @@ impl Config {
     /// A table holding only the PEP 517 wrapper's keys (`build-backend`, `backend-path`,
     /// `enabled`) configures nothing, so it gives the default preset.
     pub fn from_pyproject_text(text: &str, path: &Path) -> Result<Option<Config>, ConfigError> {
+        let mut includes = Includes::default();
+        let _ = includes.enter(path, path);
+        Config::pyproject_in(text, path, &mut includes)
+    }
+
+    /// [`Config::from_pyproject_text`] inside a chain of inclusions (`path` already entered).
+    fn pyproject_in(
+        text: &str,
+        path: &Path,
+        includes: &mut Includes,
+    ) -> Result<Option<Config>, ConfigError> {
         #[derive(serde::Deserialize)]
         struct PyProject {
             tool: Option<Tool>,
@@ -248,7 +309,8 @@ impl Config {
             equip_wheel: Option<RawConfig>,
         }
         let origin = path.display().to_string();
-        let doc: PyProject = toml::from_str(text).map_err(|e| toml_error(text, &origin, &e))?;
+        let doc: PyProject =
+            toml::from_str(text).map_err(|e| toml_error_in_table(text, &origin, &e, TOOL_TABLE))?;
         let Some(raw) = doc.tool.and_then(|t| t.equip_wheel) else {
             return Ok(None);
         };
@@ -276,7 +338,14 @@ impl Config {
             }
             let dir = path.parent().unwrap_or(Path::new("."));
             let target = dir.join(file.get_ref());
-            let mut config = Config::from_file(&target)?;
+            let src = Source {
+                origin: &origin,
+                text,
+            };
+            includes
+                .enter(&target, path)
+                .map_err(|m| located(&src, file.span(), "config", m))?;
+            let mut config = Config::file_in(&target, includes)?;
             config.backend = backend;
             return Ok(Some(config));
         }
@@ -301,9 +370,49 @@ impl Config {
     }
 }
 
+/// Reads a configuration file: only a regular file (not a directory, FIFO or device, which
+/// could block or never end), of at most [`MAX_CONFIG_BYTES`], in UTF-8.
 fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::new(path.display().to_string(), format!("cannot read: {e}")))
+    let error = |m: String| ConfigError::new(path.display().to_string(), m);
+    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    check_regular(&meta).map_err(error)?;
+    let file = std::fs::File::open(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    // And again on the open file, in case the path was replaced in between.
+    let meta = file
+        .metadata()
+        .map_err(|e| error(format!("cannot read: {e}")))?;
+    check_regular(&meta).map_err(error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| error(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(error(format!(
+            "larger than {} MiB: not a configuration file",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        error(format!(
+            "not UTF-8 (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
+/// Only regular files are configuration files.
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+    let kind = meta.file_type();
+    if kind.is_file() {
+        return Ok(());
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a device, FIFO or socket)"
+    };
+    Err(format!("cannot read: {what}"))
 }
 
 /// The document being validated, for locating errors.
@@ -312,13 +421,47 @@ struct Source<'a> {
     text: &'a str,
 }
 
-fn toml_error(text: &str, origin: &str, e: &toml::de::Error) -> ConfigError {
+/// A TOML syntax or type error, located at its line and column and, for a wrong value,
+/// naming its dotted key (`select.modules`).
+pub(crate) fn toml_error(text: &str, origin: &str, e: &toml::de::Error) -> ConfigError {
+    toml_error_in_table(text, origin, e, "")
+}
+
+/// [`toml_error`] for a document whose settings sit under `table` (`tool.equip-wheel` in a
+/// pyproject.toml): keys inside it are named relative to it, like every other error does.
+pub(crate) fn toml_error_in_table(
+    text: &str,
+    origin: &str,
+    e: &toml::de::Error,
+    table: &str,
+) -> ConfigError {
     let mut err = ConfigError::new(origin, e.message().trim().to_string());
+    if let Some(key) = toml_error_key(e) {
+        let relative = key
+            .strip_prefix(table)
+            .and_then(|k| k.strip_prefix('.'))
+            .filter(|_| !table.is_empty())
+            .unwrap_or(&key);
+        err = err.with_key(relative);
+    }
     if let Some(span) = e.span() {
         let (line, col) = snippet::line_col(text, span.start);
         err = err.at(line, col);
     }
     err
+}
+
+/// The dotted key path of a value that failed to deserialize, if the error has one.
+///
+/// `toml::de::Error` keeps the path privately and prints it (`in `a.b``) after the message
+/// when it has no input text to quote; that rendering is the only public access.
+fn toml_error_key(e: &toml::de::Error) -> Option<String> {
+    let mut bare = e.clone();
+    bare.set_input(None);
+    let rendered = bare.to_string();
+    let rest = rendered.trim_end().strip_prefix(e.message())?;
+    let key = rest.trim().strip_prefix("in `")?.strip_suffix('`')?;
+    (!key.is_empty()).then(|| key.to_string())
 }
 
 fn located(src: &Source, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
