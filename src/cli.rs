@@ -1,10 +1,14 @@
 //! The command line, shared by the `equip-wheel` binary and the Python console script
-//! (`equip_wheel._native.main`). Exit codes: 0 success, 1 a wheel failed, 2 usage or
-//! configuration error, 130 interrupted.
+//! (`equip_wheel._native.main`). Exit codes: 0 success (every output written), 1 a wheel
+//! failed, 2 usage or configuration error, 130 interrupted by SIGINT (Ctrl-C) and 143 by
+//! SIGTERM before every output was written. An interruption never leaves a partial file:
+//! each output is either absent or complete, and if the last one was already in place when
+//! the signal came the exit code is 0.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use clap::{Args, Parser, Subcommand};
@@ -16,9 +20,16 @@ use crate::instrument::{InstrumentOptions, instrument_wheel};
 use crate::report::Report;
 use crate::wheel::limits::ReadLimits;
 use crate::wheel::verify::verify_wheel;
+use crate::wheel::writer::Timestamps;
 
-/// Exit code after Ctrl-C.
+/// Exit code after Ctrl-C (SIGINT): 128 + 2.
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code after SIGTERM: 128 + 15.
+pub const EXIT_TERMINATED: i32 = 143;
+
+/// Worker threads per available CPU that `--jobs` may ask for; more only costs memory
+/// (the work is CPU-bound).
+pub const MAX_JOBS_PER_CPU: usize = 4;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -89,7 +100,7 @@ struct InstrumentArgs {
     /// Write the machine-readable report of every wheel to this JSON file.
     #[arg(long, value_name = "FILE.json")]
     report: Option<PathBuf>,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core; at most 4 per core, larger values are lowered).
     #[arg(short, long, value_name = "N")]
     jobs: Option<usize>,
     /// Print only errors.
@@ -98,12 +109,49 @@ struct InstrumentArgs {
 }
 
 /// Runs the CLI with `argv` (including the program name); returns the exit code.
+///
+/// SIGINT and SIGTERM stop the work between members, and at the latest just before an
+/// output file gets its name; the exit code is then 130 or 143 (see the module docs). A
+/// second signal ends the process at once (with Linux unnamed temporary files, even that
+/// leaves no file behind).
 pub fn run(argv: Vec<String>) -> i32 {
-    let cancel = Arc::new(AtomicBool::new(false));
-    let handler_flag = cancel.clone();
-    // Only the first caller in a process installs the handler; later calls share it.
-    let _ = ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst));
-    run_with_cancel(argv, cancel)
+    let signals = signals();
+    signals.cancel.store(false, Ordering::SeqCst);
+    signals.exit_code.store(0, Ordering::SeqCst);
+    let code = run_with_cancel(argv, signals.cancel.clone());
+    match code {
+        EXIT_INTERRUPTED => match signals.exit_code.load(Ordering::SeqCst) {
+            0 => EXIT_INTERRUPTED,
+            by_signal => by_signal as i32,
+        },
+        other => other,
+    }
+}
+
+/// The cancellation flag SIGINT and SIGTERM set, and the exit code of the latest of them.
+struct Signals {
+    cancel: Arc<AtomicBool>,
+    exit_code: Arc<AtomicUsize>,
+}
+
+/// Installs the handlers once per process (later calls share them).
+fn signals() -> &'static Signals {
+    static SIGNALS: OnceLock<Signals> = OnceLock::new();
+    SIGNALS.get_or_init(|| {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        use signal_hook::flag;
+        let signals = Signals {
+            cancel: Arc::new(AtomicBool::new(false)),
+            exit_code: Arc::new(AtomicUsize::new(0)),
+        };
+        for (signal, code) in [(SIGINT, EXIT_INTERRUPTED), (SIGTERM, EXIT_TERMINATED)] {
+            // Registered before the flag: it exits only when a first signal already set it.
+            let _ = flag::register_conditional_shutdown(signal, code, signals.cancel.clone());
+            let _ = flag::register_usize(signal, signals.exit_code.clone(), code as usize);
+            let _ = flag::register(signal, signals.cancel.clone());
+        }
+        signals
+    })
 }
 
 /// Like [`run`], with a caller-owned cancellation flag (the Python front sets it on Ctrl-C).
@@ -139,12 +187,30 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
         error_line(e);
         return EXIT_USAGE;
     }
-    if let Some(jobs) = args.jobs {
-        // Fails only if the pool was already built (a second run in the same process).
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(jobs.max(1))
-            .build_global();
+    if !args.dry_run
+        && let Err(message) = Timestamps::from_env()
+    {
+        error_line(format!("<environment>: {message}"));
+        return EXIT_USAGE;
     }
+    let jobs = match worker_threads(args.jobs) {
+        (jobs, Some(note)) if !args.quiet => {
+            eprintln!("equip-wheel: note: {note}");
+            jobs
+        }
+        (jobs, _) => jobs,
+    };
+    let pool = match rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("equip-wheel-{i}"))
+        .build()
+    {
+        Ok(pool) => pool,
+        Err(e) => {
+            error_line(format!("cannot start {jobs} worker thread(s): {e}"));
+            return EXIT_FAILURE;
+        }
+    };
     let options = InstrumentOptions {
         config: config.clone(),
         out_dir: args.out_dir.clone(),
@@ -162,27 +228,28 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
     }
     let done = AtomicUsize::new(0);
     let total = args.wheels.len();
-    let results: Vec<(PathBuf, Result<Report, Error>)> = args
-        .wheels
-        .par_iter()
-        .map(|wheel| {
-            let result = instrument_wheel(wheel, &options);
-            let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-            match &result {
-                Ok(report) if !args.quiet => {
-                    let mut text = format!("[{n}/{total}] {}", report.summary());
-                    if args.dry_run {
-                        text.push_str(&dry_run_listing(report));
+    let results: Vec<(PathBuf, Result<Report, Error>)> = pool.install(|| {
+        args.wheels
+            .par_iter()
+            .map(|wheel| {
+                let result = instrument_wheel(wheel, &options);
+                let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                match &result {
+                    Ok(report) if !args.quiet => {
+                        let mut text = format!("[{n}/{total}] {}", report.summary());
+                        if args.dry_run {
+                            text.push_str(&dry_run_listing(report));
+                        }
+                        let mut err = std::io::stderr().lock();
+                        let _ = writeln!(err, "{text}");
                     }
-                    let mut err = std::io::stderr().lock();
-                    let _ = writeln!(err, "{text}");
+                    Ok(_) => {}
+                    Err(e) => error_line(format!("[{n}/{total}] {e}")),
                 }
-                Ok(_) => {}
-                Err(e) => error_line(format!("[{n}/{total}] {e}")),
-            }
-            (wheel.clone(), result)
-        })
-        .collect();
+                (wheel.clone(), result)
+            })
+            .collect()
+    });
 
     let mut code = 0;
     for (_, r) in &results {
@@ -203,6 +270,23 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
         code = code.max(EXIT_FAILURE);
     }
     code
+}
+
+/// The number of worker threads for `--jobs` (default: the available parallelism), capped
+/// at [`MAX_JOBS_PER_CPU`] per CPU, with a note when it was lowered.
+fn worker_threads(requested: Option<usize>) -> (usize, Option<String>) {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let cap = cpus.saturating_mul(MAX_JOBS_PER_CPU);
+    match requested {
+        None => (cpus, None),
+        Some(n) if n > cap => (
+            cap,
+            Some(format!(
+                "--jobs {n} lowered to {cap} ({MAX_JOBS_PER_CPU} per available CPU, {cpus} CPU(s))"
+            )),
+        ),
+        Some(n) => (n.max(1), None),
+    }
 }
 
 fn dry_run_listing(report: &Report) -> String {

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::bytecode;
 use crate::config::{Config, OnUnsupportedPyc};
-use crate::error::{Error, WheelError, WheelProblem};
+use crate::error::{ConfigError, Error, WheelError, WheelProblem};
 use crate::hooks_module;
 use crate::report::{ModuleReport, Report, Skipped};
 use crate::source::{self, ModuleTarget, SourceError};
@@ -18,7 +18,9 @@ use crate::wheel::filename::WheelName;
 use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata;
 use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
-use crate::wheel::writer::{Content, Deflated, OutputMember, Timestamps, deflate, write_wheel};
+use crate::wheel::writer::{
+    Content, Deflated, OutputMember, Timestamps, WriteOptions, deflate, write_wheel,
+};
 
 /// Options of [`instrument_wheel`].
 #[derive(Debug, Clone)]
@@ -170,7 +172,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
 
     let timestamps = match options.dry_run {
         true => Timestamps::PerMember, // nothing is written
-        false => Timestamps::from_env().map_err(|m| Error::io(path, std::io::Error::other(m)))?,
+        false => Timestamps::from_env().map_err(|m| ConfigError::new("<environment>", m))?,
     };
     let results: Vec<Result<MemberResult, Error>> = input
         .members
@@ -299,7 +301,24 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
     if options.cancelled() {
         return Err(Error::Interrupted);
     }
-    let digest = write_wheel(&input, members, &naming.dist_info.1, &dest, timestamps)?;
+    // A new file gets the mode any new file of the user gets (the umask decides); an
+    // in-place rewrite keeps the input's.
+    let mode = match options.in_place {
+        true => Some(file_mode(path)?),
+        false => None,
+    };
+    let write_options = WriteOptions {
+        mode,
+        cancel: options.cancel.as_deref(),
+    };
+    let digest = write_wheel(
+        &input,
+        members,
+        &naming.dist_info.1,
+        &dest,
+        timestamps,
+        &write_options,
+    )?;
     if options.in_place && !same_file(&dest, path) {
         std::fs::remove_file(path).map_err(|e| Error::io(path, e))?;
     }
@@ -324,6 +343,20 @@ fn first_error(results: Vec<Result<MemberResult, Error>>) -> Result<Vec<MemberRe
     Err(errors
         .min_by_key(rank)
         .expect("at least one result is an error"))
+}
+
+/// The Unix mode bits of the file at `path` (`None` where there are none).
+fn file_mode(path: &Path) -> Result<u32, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+    #[cfg(not(unix))]
+    let mode = if meta.permissions().readonly() {
+        0o444
+    } else {
+        0o644
+    };
+    Ok(mode)
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

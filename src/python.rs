@@ -24,34 +24,53 @@ use crate::wheel::metadata;
 use crate::wheel::verify::verify_wheel as verify;
 
 /// Runs the equip-wheel command line with `argv` (program name first) and returns the exit
-/// code. The work runs without the GIL; Ctrl-C cancels it between members and raises
-/// `KeyboardInterrupt` once the worker has stopped (no partial output is left).
+/// code. The work runs without the GIL; a signal whose Python handler raises (Ctrl-C:
+/// `KeyboardInterrupt`) cancels it between members, and the exception is re-raised once the
+/// worker has stopped without writing every output (no partial output is left). If every
+/// output was already in place, the run's own exit code is returned instead.
 #[pyfunction]
 fn main(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    run_interruptible(py, move |cancel| cli::run_with_cancel(argv, cancel))
+    match run_polling(py, move |cancel| cli::run_with_cancel(argv, cancel))? {
+        (cli::EXIT_INTERRUPTED, Some(signal)) => Err(signal),
+        (code, _) => Ok(code),
+    }
 }
 
-/// Runs `work` on a thread, polling Python's signal handlers while it runs.
+/// Runs `work` on a thread, polling Python's signal handlers while it runs; raises the
+/// signal's exception once the cancelled worker has stopped.
 fn run_interruptible<T: Send + 'static>(
     py: Python<'_>,
     work: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static,
 ) -> PyResult<T> {
+    match run_polling(py, work)? {
+        (_, Some(signal)) => Err(signal),
+        (result, None) => Ok(result),
+    }
+}
+
+/// Runs `work` on a thread, polling Python's signal handlers while it runs. When a handler
+/// raises, sets the cancellation flag, waits for the worker and returns its result with the
+/// exception.
+fn run_polling<T: Send + 'static>(
+    py: Python<'_>,
+    work: impl FnOnce(Arc<AtomicBool>) -> T + Send + 'static,
+) -> PyResult<(T, Option<PyErr>)> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
     let handle = std::thread::spawn(move || work(flag));
-    loop {
-        if handle.is_finished() {
-            break;
-        }
-        if let Err(interrupt) = py.check_signals() {
+    let mut signal = None;
+    while !handle.is_finished() {
+        if let Err(raised) = py.check_signals() {
             cancel.store(true, Ordering::SeqCst);
-            let _ = py.detach(|| handle.join());
-            return Err(interrupt);
+            signal = Some(raised);
+            break;
         }
         py.detach(|| std::thread::sleep(Duration::from_millis(20)));
     }
-    py.detach(|| handle.join())
-        .map_err(|_| PyRuntimeError::new_err("equip-wheel worker panicked"))
+    let result = py
+        .detach(|| handle.join())
+        .map_err(|_| PyRuntimeError::new_err("equip-wheel worker panicked"))?;
+    Ok((result, signal))
 }
 
 /// A validated configuration (wrapped by `equip_wheel.Config`).
