@@ -19,7 +19,7 @@ use equip_wheel::instrument::module_name;
 use equip_wheel::source::encoding;
 use equip_wheel::wheel::limits::ReadLimits;
 use equip_wheel::wheel::reader::InputWheel;
-use equip_wheel::wheel::writer::{Content, OutputMember, Timestamps, write_wheel};
+use equip_wheel::wheel::writer::{Content, OutputMember, Timestamps, WriteOptions, write_wheel};
 use rayon::prelude::*;
 use ruff_python_ast::Stmt;
 use ruff_python_ast::statement_visitor::{StatementVisitor, walk_stmt};
@@ -96,6 +96,7 @@ fn run(wheel: PathBuf, out_dir: PathBuf) -> Result<(), Box<dyn std::error::Error
         &input.dist_info,
         &dest,
         Timestamps::from_env()?,
+        &WriteOptions::default(),
     )?;
     Ok(())
 }

@@ -9,18 +9,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::bytecode;
-use crate::config::{Config, OnUnsupportedPyc};
+use crate::caveats::{Caveat, Caveats};
+use crate::config::{Config, OnShadowedModule, OnUnsupportedPyc};
 use crate::error::{ConfigError, Error, WheelError, WheelProblem};
 use crate::hooks_module;
-use crate::report::{ModuleReport, Report, Skipped};
+use crate::report::{ModuleReport, Report, RequiresPythonChange, Skipped};
 use crate::source::{self, ModuleTarget, SourceError};
 use crate::wheel::filename::WheelName;
 use crate::wheel::limits::ReadLimits;
-use crate::wheel::metadata;
+use crate::wheel::metadata::{self, PythonVersion, RequiresPython};
 use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
 use crate::wheel::writer::{
     Content, Deflated, OutputMember, Timestamps, WriteOptions, deflate, write_wheel,
 };
+
+/// The oldest Python the instrumented code runs on: the generated `.py` code uses assignment
+/// expressions (PEP 572, Python 3.8), and `.pyc` files are rewritten for 3.8 and later. The
+/// output's `Requires-Python` is raised to it so that installers never put an instrumented
+/// wheel on an older Python.
+pub const OLDEST_PYTHON: PythonVersion = PythonVersion { major: 3, minor: 8 };
 
 /// Options of [`instrument_wheel`].
 #[derive(Debug, Clone)]
@@ -70,6 +77,8 @@ struct MemberResult {
     module: Option<ModuleReport>,
     skipped: Option<Skipped>,
     warnings: Vec<String>,
+    /// A module file that `[select]` selects (instrumented or not).
+    selected: bool,
 }
 
 impl MemberResult {
@@ -79,7 +88,80 @@ impl MemberResult {
             module: None,
             skipped: None,
             warnings: Vec::new(),
+            selected: false,
         }
+    }
+}
+
+/// The header edits of the output's `<dist-info>/METADATA`.
+struct MetadataEdits {
+    /// The new `Version:` (with `output.local-version`).
+    version: Option<String>,
+    /// The new `Requires-Python:`, when the input's admits Pythons older than
+    /// [`OLDEST_PYTHON`].
+    requires_python: Option<RequiresPythonChange>,
+}
+
+impl MetadataEdits {
+    /// Plans the edits of `input`'s METADATA; errors when the input admits no Python the
+    /// instrumented code runs on (its tags or its `Requires-Python`).
+    fn plan(input: &InputWheel, naming: &Naming, config: &Config) -> Result<Self, Error> {
+        let unsupported = |member: String, what: String| Error::Instrument {
+            wheel: input.path.clone(),
+            member,
+            message: format!(
+                "{what} no Python the instrumented code runs on ({OLDEST_PYTHON} or later)"
+            ),
+        };
+        if !metadata::tags_admit(&input.name.tags, OLDEST_PYTHON) {
+            return Err(unsupported(
+                input.name.to_string(),
+                format!("its tags {} name", input.name.tags),
+            ));
+        }
+        let member = format!("{}/METADATA", input.dist_info);
+        let text = match input.members.iter().find(|m| m.name == member) {
+            Some(m) => String::from_utf8_lossy(&input.read_member(m)?).into_owned(),
+            None => String::new(),
+        };
+        let declared = metadata::header_value(&text, "Requires-Python");
+        let requires_python = match metadata::require_python(declared, OLDEST_PYTHON) {
+            RequiresPython::Unchanged => None,
+            RequiresPython::Tightened(output) => Some(RequiresPythonChange {
+                input: declared.map(str::to_string),
+                output,
+            }),
+            RequiresPython::Unsatisfiable => {
+                let declared = declared.unwrap_or_default();
+                return Err(unsupported(
+                    member,
+                    format!("Requires-Python {declared:?} admits"),
+                ));
+            }
+        };
+        Ok(MetadataEdits {
+            version: config
+                .output
+                .local_version
+                .as_ref()
+                .map(|_| naming.output_version.clone()),
+            requires_python,
+        })
+    }
+
+    /// `text` with the edits applied, or `None` when there are none.
+    fn apply(&self, text: &str) -> Option<String> {
+        if self.version.is_none() && self.requires_python.is_none() {
+            return None;
+        }
+        let mut text = text.to_string();
+        if let Some(version) = &self.version {
+            text = metadata::set_header(&text, "Version", version);
+        }
+        if let Some(change) = &self.requires_python {
+            text = metadata::set_header(&text, "Requires-Python", &change.output);
+        }
+        Some(text)
     }
 }
 
@@ -157,6 +239,15 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         );
     }
     let naming = Naming::new(&input, config);
+    let edits = MetadataEdits::plan(&input, &naming, config)?;
+    let caveats = Caveats::scan(
+        input.members.iter().map(|m| m.name.as_str()),
+        |member| install_path(member, &naming.data_dir.0),
+        |member| {
+            let m = input.members.iter().find(|m| m.name == member);
+            input.read_member(m.expect("scanned from the member list"))
+        },
+    )?;
     let hooks_name = hooks_module::module_name(&input.name.distribution);
     let hooks_member = format!("{hooks_name}.py");
     if input.members.iter().any(|m| m.name == hooks_member) {
@@ -181,7 +272,13 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             if options.cancelled() {
                 return Err(Error::Interrupted);
             }
-            let mut r = process_member(&input, m, &naming, config, &hooks_name)?;
+            let context = MemberContext {
+                naming: &naming,
+                edits: &edits,
+                caveats: &caveats,
+                hooks_name: &hooks_name,
+            };
+            let mut r = process_member(&input, m, &context, config)?;
             // Deflate rewritten modules right away: holding every module's new text until
             // the end would make peak memory the whole uncompressed output.
             if !options.dry_run
@@ -207,8 +304,16 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         output_name: naming.file_name.to_string(),
         hooks_module: hooks_member.clone(),
         dry_run: options.dry_run,
+        requires_python: edits.requires_python.clone(),
         ..Report::default()
     };
+    if let Some(change) = &report.requires_python {
+        report.notices.push(format!(
+            "Requires-Python {} -> {:?}: the instrumented code needs Python {OLDEST_PYTHON} or later",
+            change.input.as_deref().map_or("(none)".to_string(), |v| format!("{v:?}")),
+            change.output
+        ));
+    }
     for s in &input.signatures {
         report.notices.push(format!(
             "dropped the signature {s}: instrumenting changes the content it signs"
@@ -221,6 +326,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         .map(|m| m.modified)
         .max()
         .unwrap_or_default();
+    let selected = results.iter().filter(|r| r.selected).count();
     for (m, r) in input.members.iter().zip(results) {
         if let Some(module) = r.module {
             report.modules.push(module);
@@ -256,9 +362,13 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
     }
     report.compute_totals();
     if report.totals.modules == 0 {
-        report
-            .warnings
-            .push("nothing was instrumented: no selected module or function matched".to_string());
+        report.warnings.push(match selected {
+            0 => "nothing was instrumented: no module of the wheel matched the selection".into(),
+            n => format!(
+                "nothing was instrumented: {n} module files matched the selection, but no \
+                 function in them matched and no module hook or probe applies"
+            ),
+        });
     }
 
     let hooks_source =
@@ -366,14 +476,27 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// What every member's processing shares, planned from the whole wheel.
+struct MemberContext<'a> {
+    naming: &'a Naming,
+    edits: &'a MetadataEdits,
+    caveats: &'a Caveats,
+    hooks_name: &'a str,
+}
+
 /// Reads, verifies and transforms one member.
 fn process_member(
     input: &InputWheel,
     m: &MemberInfo,
-    naming: &Naming,
+    context: &MemberContext<'_>,
     config: &Config,
-    hooks_name: &str,
 ) -> Result<MemberResult, Error> {
+    let MemberContext {
+        naming,
+        edits,
+        caveats,
+        hooks_name,
+    } = *context;
     let dist_info = &naming.dist_info.0;
     if let Some(file) = m
         .name
@@ -383,12 +506,12 @@ fn process_member(
         let outcome = match file {
             "RECORD" => Outcome::Drop,
             f if SIGNATURE_FILES.contains(&f) => Outcome::Drop,
-            "METADATA" if config.output.local_version.is_some() => {
+            "METADATA" => {
                 let data = input.read_member(m)?;
-                let text = String::from_utf8_lossy(&data);
-                Outcome::Rewrite(
-                    metadata::set_header(&text, "Version", &naming.output_version).into_bytes(),
-                )
+                match edits.apply(&String::from_utf8_lossy(&data)) {
+                    Some(text) => Outcome::Rewrite(text.into_bytes()),
+                    None => Outcome::Keep,
+                }
             }
             "WHEEL" if config.output.build_tag.is_some() => {
                 let data = input.read_member(m)?;
@@ -409,11 +532,39 @@ fn process_member(
     // Members that are not rewritten are checked as a stream, never held in memory.
     let Some(module) = module_name(&m.name, &naming.data_dir.0) else {
         input.check_member(m)?;
-        return Ok(MemberResult::keep());
+        return Ok(MemberResult {
+            skipped: is_script(&m.name, &naming.data_dir.0).then(|| Skipped {
+                member: m.name.clone(),
+                reason: "a script installed to the environment's scripts directory and run by \
+                         path, not a module of the package: not instrumented"
+                    .to_string(),
+            }),
+            ..MemberResult::keep()
+        });
     };
     if !config.selection.module(&module) {
         input.check_member(m)?;
         return Ok(MemberResult::keep());
+    }
+    let caveats = caveats.of(&module);
+    let shadowed_by = caveats.iter().find_map(|c| match c {
+        Caveat::ShadowedBy(extension) => Some(extension),
+        Caveat::ImportedByPth(_) => None,
+    });
+    if let Some(extension) = shadowed_by
+        && config.on_shadowed_module == OnShadowedModule::Skip
+    {
+        input.check_member(m)?;
+        return Ok(MemberResult {
+            skipped: Some(Skipped {
+                member: m.name.clone(),
+                reason: format!(
+                    "shadowed by the extension module {extension} (on-shadowed-module = \"skip\")"
+                ),
+            }),
+            selected: true,
+            ..MemberResult::keep()
+        });
     }
     let data = input.read_member(m)?;
     let target = ModuleTarget {
@@ -421,10 +572,47 @@ fn process_member(
         file_name: &m.name,
         hooks_module: hooks_name,
     };
-    if m.name.ends_with(".pyc") {
-        return process_pyc(input, m, &data, &module, target, config);
+    let mut result = if m.name.ends_with(".pyc") {
+        process_pyc(input, m, &data, &module, target, config)?
+    } else {
+        process_py(input, m, &data, module.clone(), target, config)?
+    };
+    result.selected = true;
+    if result.module.is_some() {
+        result
+            .warnings
+            .extend(caveats.iter().map(|c| caveat_warning(&m.name, &module, c)));
     }
-    match source::instrument(&data, target, config) {
+    Ok(result)
+}
+
+/// The report's warning for an instrumented module with a caveat.
+fn caveat_warning(member: &str, module: &str, caveat: &Caveat) -> String {
+    match caveat {
+        Caveat::ShadowedBy(extension) => format!(
+            "{member}: instrumented but never runs: the extension module {extension} is \
+             imported as {module} instead (on-shadowed-module = \"skip\" leaves it unchanged; \
+             a pure-Python wheel of the project can be traced)"
+        ),
+        Caveat::ImportedByPth(pth) => format!(
+            "{member}: {pth} imports {module} at the start of every Python of the environment: \
+             its hooks run in every process there (exclude it with [select] \
+             exclude-modules = [\"{module}\"])"
+        ),
+    }
+}
+
+/// Instruments one `.py` member; a file that does not parse is skipped or fails the wheel
+/// as `on-syntax-error` says.
+fn process_py(
+    input: &InputWheel,
+    m: &MemberInfo,
+    data: &[u8],
+    module: String,
+    target: ModuleTarget<'_>,
+    config: &Config,
+) -> Result<MemberResult, Error> {
+    match source::instrument(data, target, config) {
         Ok(outcome) => {
             let Some(bytes) = outcome.new_bytes else {
                 return Ok(MemberResult::keep());
@@ -441,8 +629,8 @@ fn process_member(
                     statements_moved: outcome.statements_moved,
                     not_instrumented: outcome.not_instrumented,
                 }),
-                skipped: None,
                 warnings: outcome.warnings,
+                ..MemberResult::keep()
             })
         }
         Err(e @ (SourceError::Syntax { .. } | SourceError::Encoding(_)))
@@ -515,18 +703,34 @@ fn process_pyc(
     }
 }
 
-/// The dotted module name of a `.py`/`.pyc` member, or `None` if it is not a module
-/// (not Python, in `.dist-info`, or in a `.data` directory other than purelib/platlib).
-pub fn module_name(member: &str, data_dir: &str) -> Option<String> {
-    let path = match member
+/// A member's path relative to the directory it installs into when that is the install
+/// root (`site-packages`): the member itself, or its path under `<data>/purelib/` or
+/// `<data>/platlib/`; `None` for the rest of `.data` (scripts, headers, data).
+fn install_path<'a>(member: &'a str, data_dir: &str) -> Option<&'a str> {
+    match member
         .strip_prefix(data_dir)
         .and_then(|r| r.strip_prefix('/'))
     {
         Some(rest) => rest
             .strip_prefix("purelib/")
-            .or_else(|| rest.strip_prefix("platlib/"))?,
-        None => member,
-    };
+            .or_else(|| rest.strip_prefix("platlib/")),
+        None => Some(member),
+    }
+}
+
+/// Whether a member is a Python script of `<data>/scripts/` (installed next to the
+/// interpreter, run by path: not importable, so not instrumented).
+fn is_script(member: &str, data_dir: &str) -> bool {
+    member
+        .strip_prefix(data_dir)
+        .and_then(|r| r.strip_prefix("/scripts/"))
+        .is_some_and(|script| script.ends_with(".py") || script.ends_with(".pyw"))
+}
+
+/// The dotted module name of a `.py`/`.pyc` member, or `None` if it is not a module
+/// (not Python, in `.dist-info`, or in a `.data` directory other than purelib/platlib).
+pub fn module_name(member: &str, data_dir: &str) -> Option<String> {
+    let path = install_path(member, data_dir)?;
     let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
     let (dir, stem) = if let Some(stem) = file.strip_suffix(".py") {
         (dir.to_string(), stem.to_string())
@@ -564,6 +768,7 @@ fn provenance(input: &InputWheel, config: &Config, report: &Report, hooks_name: 
             "sha256": input.sha256(),
         },
         "hooks_module": hooks_name,
+        "requires_python": report.requires_python,
         "instrumented": report.modules.iter().map(|m| serde_json::json!({
             "member": m.member,
             "module": m.module,

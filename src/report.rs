@@ -28,6 +28,9 @@ pub struct Report {
     pub output_version: String,
     /// The generated hooks module's member name.
     pub hooks_module: String,
+    /// How `Requires-Python` in METADATA was raised, `None` when the input's already
+    /// excluded every Python the instrumented code cannot run on.
+    pub requires_python: Option<RequiresPythonChange>,
     /// One entry per instrumented module file, in archive order.
     pub modules: Vec<ModuleReport>,
     /// Members left unchanged on purpose, with the reason.
@@ -38,6 +41,16 @@ pub struct Report {
     pub notices: Vec<String>,
     /// Totals over `modules`.
     pub totals: Totals,
+}
+
+/// A `Requires-Python` raised so that installers skip Pythons the instrumented code cannot
+/// run on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RequiresPythonChange {
+    /// The input's value (`None`: it declared none).
+    pub input: Option<String>,
+    /// The output's value, e.g. `>=3.8` or `>=3.8, <4`.
+    pub output: String,
 }
 
 /// One instrumented module file.

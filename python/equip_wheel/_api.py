@@ -133,6 +133,17 @@ class ModuleReport:
 
 
 @dataclass(frozen=True)
+class RequiresPythonChange:
+    """How ``Requires-Python`` was raised so that installers skip Pythons the instrumented
+    code cannot run on (older than 3.8)."""
+
+    #: The input's value; None when it declared none.
+    input: Optional[str]
+    #: The output's value, e.g. ``">=3.8"``.
+    output: str
+
+
+@dataclass(frozen=True)
 class Skipped:
     """A member deliberately left unchanged."""
 
@@ -187,6 +198,8 @@ class Report:
     output_version: str
     #: Member name of the generated hooks module, e.g. ``"_equip_hooks_demo.py"``.
     hooks_module: str
+    #: How METADATA's ``Requires-Python`` was raised; None when the input's was kept.
+    requires_python: Optional[RequiresPythonChange]
     #: One entry per instrumented module file, in archive order.
     modules: List[ModuleReport]
     #: Members left unchanged on purpose, with the reason.
@@ -211,6 +224,11 @@ class Report:
             version=d["version"],
             output_version=d["output_version"],
             hooks_module=d["hooks_module"],
+            requires_python=(
+                RequiresPythonChange(**d["requires_python"])
+                if d.get("requires_python") is not None
+                else None
+            ),
             modules=[
                 ModuleReport(
                     member=m["member"],

@@ -61,6 +61,19 @@ pub enum OnUnsupportedPyc {
     Skip,
 }
 
+/// What happens to a `.py`/`.pyc` module shadowed by an extension module of the same dotted
+/// name (`on-shadowed-module`): the import system loads the extension, so instrumenting the
+/// Python file has no effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnShadowedModule {
+    /// Instrument it anyway and warn, naming the extension module.
+    #[default]
+    Warn,
+    /// Copy it unchanged and list it under `skipped`.
+    Skip,
+}
+
 /// The validated hooks.
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
@@ -156,6 +169,8 @@ pub struct Config {
     pub on_syntax_error: OnSyntaxError,
     /// Policy for `.pyc` files of unsupported Pythons.
     pub on_unsupported_pyc: OnUnsupportedPyc,
+    /// Policy for modules shadowed by an extension module.
+    pub on_shadowed_module: OnShadowedModule,
     /// PEP 517 wrapper settings, when loaded from `pyproject.toml`.
     pub backend: BackendOptions,
     /// The effective configuration as canonical JSON (recorded in the provenance file).
@@ -355,7 +370,8 @@ impl Config {
             || raw.output.is_some()
             || raw.preset.is_some()
             || raw.on_syntax_error.is_some()
-            || raw.on_unsupported_pyc.is_some();
+            || raw.on_unsupported_pyc.is_some()
+            || raw.on_shadowed_module.is_some();
         if !has_settings {
             // Only the PEP 517 wrapper's keys: no configuration at all, so the default preset.
             let mut config = Config::preset(presets::DEFAULT)?;
@@ -534,7 +550,7 @@ fn parse_choice<T: Copy>(
 fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Config, ConfigError> {
     let raw = match &raw.preset {
         Some(name) => {
-            let text = presets::text(name.get_ref()).ok_or_else(|| {
+            let base = preset_base(name.get_ref()).ok_or_else(|| {
                 located(
                     src,
                     name.span(),
@@ -545,9 +561,13 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
                         presets::names().collect::<Vec<_>>().join(", ")
                     ),
                 )
-            })?;
-            let base: RawConfig = toml::from_str(text)
-                .map_err(|e| toml_error(text, &format!("preset:{}", name.get_ref()), &e))?;
+            })??;
+            raw.over(base)
+        }
+        // Nothing to inject (only `[select]`, `[output]`, policies or `on-hook-error`): the
+        // default preset's hooks run over the given selection.
+        None if !raw.injects_anything() => {
+            let base = preset_base(presets::DEFAULT).expect("the default preset exists")?;
             raw.over(base)
         }
         None => raw,
@@ -630,6 +650,16 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         ],
         OnUnsupportedPyc::Fail,
     )?;
+    let on_shadowed_module = parse_choice(
+        src,
+        &raw.on_shadowed_module,
+        "on-shadowed-module",
+        &[
+            ("warn", OnShadowedModule::Warn),
+            ("skip", OnShadowedModule::Skip),
+        ],
+        OnShadowedModule::Warn,
+    )?;
 
     let normalized = normalize(
         &select,
@@ -638,6 +668,7 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         &output,
         on_syntax_error,
         on_unsupported_pyc,
+        on_shadowed_module,
     );
     let canonical = serde_json::to_vec(&normalized).expect("JSON values serialize");
     Ok(Config {
@@ -648,10 +679,17 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         output,
         on_syntax_error,
         on_unsupported_pyc,
+        on_shadowed_module,
         backend,
         normalized,
         sha256: crate::wheel::record::sha256_hex(&canonical),
     })
+}
+
+/// The raw config of embedded preset `name`, `None` if there is no such preset.
+fn preset_base(name: &str) -> Option<Result<RawConfig, ConfigError>> {
+    let text = presets::text(name)?;
+    Some(toml::from_str(text).map_err(|e| toml_error(text, &format!("preset:{name}"), &e)))
 }
 
 fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
@@ -755,6 +793,7 @@ fn normalize(
     output: &OutputOptions,
     on_syntax_error: OnSyntaxError,
     on_unsupported_pyc: OnUnsupportedPyc,
+    on_shadowed_module: OnShadowedModule,
 ) -> serde_json::Value {
     let text = |s: &Option<Snippet>| s.as_ref().map(|s| s.text.clone());
     serde_json::json!({
@@ -780,6 +819,7 @@ fn normalize(
         "output": output,
         "on-syntax-error": on_syntax_error,
         "on-unsupported-pyc": on_unsupported_pyc,
+        "on-shadowed-module": on_shadowed_module,
     })
 }
 
@@ -882,6 +922,29 @@ local-version = "traced"
         assert!(c.hooks.function_enter.is_some());
         assert!(!c.selection.module("b"));
         assert!(load("preset = \"nope\"\n").is_err());
+    }
+
+    #[test]
+    fn configs_without_hooks_get_the_default_presets_hooks() {
+        let calls = Config::preset(presets::DEFAULT).unwrap();
+        let c = load("[select]\nmodules = [\"a\", \"a.**\"]\n").unwrap();
+        assert_eq!(c.normalized["hooks"], calls.normalized["hooks"]);
+        assert!(c.selection.module("a.b") && !c.selection.module("b"));
+        let c = load("[output]\nlocal-version = \"traced\"\n").unwrap();
+        assert_eq!(c.normalized["hooks"], calls.normalized["hooks"]);
+        assert_eq!(c.output.local_version.as_deref(), Some("traced"));
+        let c = load("").unwrap();
+        assert_eq!(c.normalized["hooks"], calls.normalized["hooks"]);
+
+        let c = load("[hooks]\non-hook-error = \"raise\"\n").unwrap();
+        assert!(c.hooks.function_enter.is_some());
+        assert_eq!(c.hooks.on_hook_error, OnHookError::Raise);
+
+        let c = load("[hooks]\nfunction-exit = \"print({qualname})\"\n").unwrap();
+        assert!(c.hooks.function_enter.is_none() && c.hooks.imports.is_empty());
+        let probes_only = "[[probes]]\nmodule = \"a\"\nline = 1\nsnippet = \"print(1)\"\n";
+        let c = load(probes_only).unwrap();
+        assert!(!c.hooks.any_function_hook() && c.hooks.setup.is_none());
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct RawConfig {
     pub on_syntax_error: Option<Spanned<String>>,
     /// `fail` (default) or `skip`: .pyc members compiled for a Python this tool cannot rewrite.
     pub on_unsupported_pyc: Option<Spanned<String>>,
+    /// `warn` (default) or `skip`: a module shadowed by an extension module of the same name.
+    pub on_shadowed_module: Option<Spanned<String>>,
     /// PEP 517 wrapper only: the real build backend.
     pub build_backend: Option<String>,
     /// PEP 517 wrapper only: where the real backend is loaded from.
@@ -95,6 +97,22 @@ pub struct RawOutput {
 }
 
 impl RawConfig {
+    /// Whether the config gives anything to inject: a hook snippet, `imports`, `setup` or a
+    /// probe. (`on-hook-error` alone only tunes hooks given elsewhere.)
+    pub fn injects_anything(&self) -> bool {
+        let hooks = self.hooks.as_ref().is_some_and(|h| {
+            h.imports.is_some()
+                || h.setup.is_some()
+                || h.module_enter.is_some()
+                || h.module_exit.is_some()
+                || h.function_enter.is_some()
+                || h.function_exit.is_some()
+                || h.function_error.is_some()
+        });
+        let probes = self.probes.as_ref().is_some_and(|p| !p.is_empty());
+        hooks || probes
+    }
+
     /// Overlays `self` (the user's keys) on `base` (a preset): each key given in `self`
     /// replaces the preset's; `[hooks]` and `[select]` are merged key by key.
     pub fn over(self, base: RawConfig) -> RawConfig {
@@ -106,6 +124,7 @@ impl RawConfig {
             output: self.output.or(base.output),
             on_syntax_error: self.on_syntax_error.or(base.on_syntax_error),
             on_unsupported_pyc: self.on_unsupported_pyc.or(base.on_unsupported_pyc),
+            on_shadowed_module: self.on_shadowed_module.or(base.on_shadowed_module),
             build_backend: self.build_backend,
             backend_path: self.backend_path,
             config: self.config,

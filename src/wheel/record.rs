@@ -255,11 +255,11 @@ mod tests {
     #[test]
     fn parses_sha256_or_better_and_refuses_weaker_hashes() {
         use sha2::Digest;
-        let sha512 = URL_SAFE_NO_PAD.encode(sha2::Sha512::digest(b"hello"));
+        let sha512 = URL_SAFE_NO_PAD.encode(Sha512::digest(b"hello"));
         let h = RecordHash::parse(&format!("sha512={sha512}")).unwrap();
         assert_eq!(h.algorithm, HashAlgorithm::Sha512);
         assert_eq!(h.to_string(), format!("sha512={sha512}"));
-        let sha384 = URL_SAFE_NO_PAD.encode(sha2::Sha384::digest(b"hello"));
+        let sha384 = URL_SAFE_NO_PAD.encode(Sha384::digest(b"hello"));
         assert!(RecordHash::parse(&format!("SHA384={sha384}==")).is_ok());
         let h = RecordHash::parse(&record_hash(b"hello")).unwrap();
         assert_eq!(h.to_string(), record_hash(b"hello"));
