@@ -36,6 +36,18 @@ const ENTER_LOCAL: &str = "_equip_e";
 /// Hidden local holding the entry snapshot of the arguments.
 const ARGS_LOCAL: &str = "_equip_a";
 
+/// Opcode name, argument (0 for jumps) and line of an instruction, to compare copies of code.
+type CodeKey = (&'static str, u32, Option<i32>);
+
+/// Shapes of the cleanup code a `return` can run before its return instruction (3.10+).
+#[derive(Default)]
+struct CleanupShapes {
+    /// The body of each `finally` handler, as compiled for the exception path.
+    finally_bodies: Vec<Vec<CodeKey>>,
+    /// The index of `None` in `co_consts`.
+    none: Option<u32>,
+}
+
 /// What a code object is, and its names.
 #[derive(Debug, Clone)]
 struct CodeInfo {
@@ -917,9 +929,15 @@ impl<'p, 't> Injector<'p, 't> {
             .get(start)
             .map(|i| i.id)
             .ok_or_else(|| self.err("function code ends in its prologue"))?;
-        // Exits before every return.
-        for r in self.returns() {
-            self.exit_at(r, handler)?;
+        // Exits before every return (lines read before any code is inserted).
+        let cleanup = self.cleanup_shapes();
+        let returns: Vec<(Id, i32)> = self
+            .returns()
+            .into_iter()
+            .map(|r| (r, self.return_line(r, &cleanup)))
+            .collect();
+        for (r, line) in returns {
+            self.exit_at(r, line, handler)?;
         }
         // Entry.
         let mut entry = Vec::new();
@@ -1007,7 +1025,7 @@ impl<'p, 't> Injector<'p, 't> {
 
     /// function-exit before the return `r` (and POP_BLOCK of the entry's handler block on
     /// 3.8–3.10).
-    fn exit_at(&mut self, r: Id, pop_block: bool) -> Result<(), PycError> {
+    fn exit_at(&mut self, r: Id, lineno: i32, pop_block: bool) -> Result<(), PycError> {
         let pop_block = pop_block && self.table.minor <= 10;
         let Some(abi) = self.hooks.exit.clone() else {
             if pop_block {
@@ -1017,7 +1035,7 @@ impl<'p, 't> Injector<'p, 't> {
             return Ok(());
         };
         let site = Site {
-            lineno: self.line_of(r),
+            lineno,
             info: self.info,
             in_function: true,
         };
@@ -1041,6 +1059,225 @@ impl<'p, 't> Injector<'p, 't> {
             return Ok(());
         }
         self.insert_before(r, block, &|_, _| false)
+    }
+
+    /// `{lineno}` of the exit at return instruction `r`: the line of the `return` statement.
+    ///
+    /// CPython 3.10+ compiles the cleanup a `return` runs (a `with`'s `__exit__` call, a copy
+    /// of a `finally` body) between the statement's own instructions and the return
+    /// instruction, which takes the line of the last cleanup instruction (3.8 and 3.9 keep
+    /// the statement's line on it). Walking back from `r`, this skips that cleanup: a
+    /// constant loaded after it, then any run of `__exit__` calls (`[SWAP 2 | ROT_TWO]
+    /// LOAD_CONST None ×3 | LOAD_CONST None DUP_TOP DUP_TOP, CALL, [await], POP_TOP`, all on
+    /// the `with` line) and of `finally` bodies (the instructions of a `finally` handler,
+    /// which the compiler duplicates for the normal path); the first instruction before
+    /// them carries the statement's line. A return with no such cleanup before it keeps its
+    /// own line.
+    fn return_line(&self, r: Id, cleanup: &CleanupShapes) -> i32 {
+        let own = self.line_of(r);
+        if self.table.minor < 10 {
+            return own;
+        }
+        let Ok(at) = self.index_of(r) else {
+            return own;
+        };
+        let ins = &self.body.instrs;
+        let name = |i: usize| self.table.info(ins[i].op).name;
+        let finally_bodies = &cleanup.finally_bodies;
+        let mut k = at; // the cleanup ends before instruction `k`
+        if k >= 2 && name(k) == "RETURN_VALUE" && name(k - 1) == "LOAD_CONST" {
+            k -= 1; // a constant is loaded after the cleanup
+        }
+        let mut skipped = false;
+        loop {
+            if let Some(start) = self.with_exit_ending_before(k, cleanup.none) {
+                k = start;
+            } else if let Some(len) = self.finally_body_ending_before(k, finally_bodies) {
+                k -= len;
+            } else if let Some(j) = self.loop_pops_before_cleanup(k, cleanup) {
+                k = j; // the iterators of the loops the `return` leaves
+                continue;
+            } else {
+                break;
+            }
+            skipped = true;
+        }
+        if !skipped {
+            return own;
+        }
+        (0..k)
+            .rev()
+            .find_map(|i| self.locs.get(&ins[i].id).and_then(|l| l.line))
+            .filter(|&l| l > 0)
+            .unwrap_or(own)
+    }
+
+    /// The length of a copy of one of `bodies` that ends right before instruction `k`.
+    fn finally_body_ending_before(&self, k: usize, bodies: &[Vec<CodeKey>]) -> Option<usize> {
+        let ins = &self.body.instrs;
+        bodies
+            .iter()
+            .find(|b| {
+                b.len() <= k
+                    && ins[k - b.len()..k]
+                        .iter()
+                        .zip(b.iter())
+                        .all(|(i, key)| self.code_key(i) == *key)
+            })
+            .map(Vec::len)
+    }
+
+    /// Where the pops of `for` iterators (`[SWAP 2 | ROT_TWO] POP_TOP` each) that end right
+    /// before `k` start, when `with`/`finally` cleanup ends right before them.
+    fn loop_pops_before_cleanup(&self, k: usize, cleanup: &CleanupShapes) -> Option<usize> {
+        let ins = &self.body.instrs;
+        let name = |i: usize| self.table.info(ins[i].op).name;
+        let mut j = k;
+        for _ in 0..8 {
+            if j == 0 || name(j - 1) != "POP_TOP" {
+                return None;
+            }
+            j -= 1;
+            if j > 0 && (name(j - 1) == "ROT_TWO" || (name(j - 1) == "SWAP" && ins[j - 1].arg == 2))
+            {
+                j -= 1;
+            }
+            if self.with_exit_ending_before(j, cleanup.none).is_some()
+                || self
+                    .finally_body_ending_before(j, &cleanup.finally_bodies)
+                    .is_some()
+            {
+                return Some(j);
+            }
+        }
+        None
+    }
+
+    /// What two copies of the same code have in common: opcode, argument (but for jumps)
+    /// and line.
+    fn code_key(&self, i: &Instr) -> CodeKey {
+        let info = self.table.info(i.op);
+        // The handler's copy checks for unbound locals where the normal path need not.
+        let name = match info.name {
+            "LOAD_FAST_CHECK" => "LOAD_FAST",
+            other => other,
+        };
+        let arg = if info.is_jump() { 0 } else { i.arg };
+        (name, arg, self.locs.get(&i.id).and_then(|l| l.line))
+    }
+
+    /// The cleanup code of this code object's `finally` handlers and its `None` constant,
+    /// for [`Injector::return_line`].
+    fn cleanup_shapes(&self) -> CleanupShapes {
+        if self.table.minor < 10 {
+            return CleanupShapes::default();
+        }
+        CleanupShapes {
+            finally_bodies: self.finally_bodies(),
+            none: self.consts_none(),
+        }
+    }
+
+    /// The instructions of each `finally` handler's copy of its body (3.10+): from the
+    /// handler's start (after `PUSH_EXC_INFO` on 3.11+) to its `RERAISE 0`.
+    fn finally_bodies(&self) -> Vec<Vec<CodeKey>> {
+        let ins = &self.body.instrs;
+        let minor = self.table.minor;
+        let targets: Vec<Id> = if minor >= 11 {
+            self.body.exc.iter().map(|e| e.target).collect()
+        } else {
+            ins.iter()
+                .filter(|i| self.table.info(i.op).name == "SETUP_FINALLY")
+                .filter_map(|i| i.target)
+                .collect()
+        };
+        let mut out: Vec<Vec<CodeKey>> = Vec::new();
+        for t in targets {
+            let Ok(mut j) = self.index_of(t) else {
+                continue;
+            };
+            if minor >= 11 {
+                if self.table.info(ins[j].op).name != "PUSH_EXC_INFO" {
+                    continue;
+                }
+                j += 1;
+            }
+            let Some(end) = (j..ins.len())
+                .find(|&e| self.table.info(ins[e].op).name == "RERAISE" && ins[e].arg == 0)
+            else {
+                continue;
+            };
+            let body: Vec<CodeKey> = ins[j..end].iter().map(|i| self.code_key(i)).collect();
+            if !body.is_empty() && !out.contains(&body) {
+                out.push(body);
+            }
+        }
+        out
+    }
+
+    /// The start of a `with`'s normal-path `__exit__` call that ends right before `k`.
+    fn with_exit_ending_before(&self, k: usize, none: Option<u32>) -> Option<usize> {
+        let ins = &self.body.instrs;
+        let name = |i: usize| self.table.info(ins[i].op).name;
+        let line = |i: usize| self.locs.get(&ins[i].id).and_then(|l| l.line);
+        if k == 0 || name(k - 1) != "POP_TOP" {
+            return None;
+        }
+        let with_line = line(k - 1)?;
+        // Back over the awaiting of `__aexit__` to the call, all on the `with` line.
+        let mut c = k - 1;
+        let call = loop {
+            if c == 0 || k - c > 12 || line(c - 1) != Some(with_line) {
+                return None;
+            }
+            c -= 1;
+            match name(c) {
+                "CALL" | "CALL_FUNCTION" => break c,
+                "GET_AWAITABLE"
+                | "LOAD_CONST"
+                | "SEND"
+                | "YIELD_VALUE"
+                | "YIELD_FROM"
+                | "RESUME"
+                | "JUMP_BACKWARD_NO_INTERRUPT"
+                | "END_SEND" => {}
+                _ => return None,
+            }
+        };
+        let load_none = |i: usize| name(i) == "LOAD_CONST" && Some(ins[i].arg) == none;
+        let mut start = if self.table.minor >= 11 {
+            let first = call.checked_sub(if name(call - 1) == "PRECALL" { 4 } else { 3 })?;
+            (first..first + 3).all(load_none).then_some(first)?
+        } else {
+            let first = call.checked_sub(3)?;
+            (load_none(first) && name(first + 1) == "DUP_TOP" && name(first + 2) == "DUP_TOP")
+                .then_some(first)?
+        };
+        if (start..call).any(|i| line(i) != Some(with_line)) {
+            return None;
+        }
+        if start > 0
+            && matches!(name(start - 1), "SWAP" | "ROT_TWO")
+            && line(start - 1) == Some(with_line)
+        {
+            start -= 1;
+        }
+        if start > 0 && name(start - 1) == "POP_BLOCK" && line(start - 1) == Some(with_line) {
+            start -= 1;
+        }
+        Some(start)
+    }
+
+    /// The index of `None` in the original `co_consts`.
+    fn consts_none(&self) -> Option<u32> {
+        let m = &self.pyc.marshal;
+        CodeView::new(m, self.info.node)
+            .expect("code")
+            .items(Field::Consts)
+            .unwrap_or_default()
+            .iter()
+            .position(|&c| *m.value(c) == Value::None)
+            .map(|i| i as u32)
     }
 
     /// The instructions that return from this code object (`RETURN_VALUE`, `RETURN_CONST`).

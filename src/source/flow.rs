@@ -48,6 +48,42 @@ pub fn can_suspend(f: &ast::StmtFunctionDef) -> bool {
     v.0
 }
 
+/// Whether a `return` of the function (not of nested functions) runs code of the function
+/// after its value is computed: it sits in the body of a `with`/`async with`, or in the
+/// body, a handler or the `else` of a `try` that has a `finally`. Such a return leaves the
+/// frame only after that cleanup (`__exit__`, the `finally` body, which may itself return or
+/// raise instead).
+pub fn returns_through_cleanup(body: &[Stmt]) -> bool {
+    fn guarded(body: &[Stmt]) -> bool {
+        !returns(body).is_empty()
+    }
+    struct Cleanup(bool);
+    impl<'a> Visitor<'a> for Cleanup {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                Stmt::With(w) if guarded(&w.body) => self.0 = true,
+                Stmt::Try(t)
+                    if !t.finalbody.is_empty()
+                        && (guarded(&t.body)
+                            || guarded(&t.orelse)
+                            || t.handlers.iter().any(|h| {
+                                let ast::ExceptHandler::ExceptHandler(h) = h;
+                                guarded(&h.body)
+                            })) =>
+                {
+                    self.0 = true
+                }
+                _ => visitor::walk_stmt(self, stmt),
+            }
+        }
+        fn visit_expr(&mut self, _: &'a Expr) {}
+    }
+    let mut v = Cleanup(false);
+    v.visit_body(body);
+    v.0
+}
+
 /// Conservatively, whether every path through `body` ends in `return` or `raise` (so there
 /// is no falling off the end). `false` when unsure.
 pub fn always_leaves(body: &[Stmt]) -> bool {
@@ -73,8 +109,8 @@ pub fn always_leaves(body: &[Stmt]) -> bool {
         Stmt::While(s) => {
             matches!(&*s.test, Expr::BooleanLiteral(b) if b.value) && !breaks(&s.body)
         }
-        // A context manager may swallow the exception of a `raise`: only returns count.
-        Stmt::With(s) => ends_in_return(&s.body),
+        // A context manager may swallow any exception of its body, even one raised before
+        // a last `return`: control can continue after the `with`.
         _ => false,
     }
 }
@@ -158,10 +194,6 @@ pub fn cannot_raise(body: &[Stmt], params: &[String]) -> bool {
         Stmt::Return(r) => r.value.as_deref().is_none_or(|v| trivial(v, params)),
         _ => false,
     })
-}
-
-fn ends_in_return(body: &[Stmt]) -> bool {
-    matches!(body.last(), Some(Stmt::Return(_)))
 }
 
 /// Whether a loop body contains a `break` for this loop.
@@ -264,6 +296,28 @@ mod tests {
     }
 
     #[test]
+    fn returns_with_cleanup_after_them() {
+        let check = |src: &str| returns_through_cleanup(&func(src).body);
+        assert!(check("def f():\n    with x:\n        return 1\n"));
+        assert!(check(
+            "def f():\n    try:\n        pass\n    except E:\n        return 1\n    finally:\n        g()\n"
+        ));
+        assert!(check(
+            "def f():\n    for i in x:\n        try:\n            return i\n        finally:\n            g()\n"
+        ));
+        // A return in the `finally` itself, or in a `try` without one, leaves directly.
+        assert!(!check(
+            "def f():\n    try:\n        g()\n    finally:\n        return 1\n"
+        ));
+        assert!(!check(
+            "def f():\n    try:\n        return g()\n    except E:\n        return 2\n"
+        ));
+        assert!(!check(
+            "def f():\n    with x:\n        def g():\n            return 1\n    return 2\n"
+        ));
+    }
+
+    #[test]
     fn falling_off() {
         let leaves = |src: &str| always_leaves(&func(src).body);
         assert!(leaves(
@@ -277,6 +331,7 @@ mod tests {
         ));
         assert!(!leaves("def f():\n    while True:\n        break\n"));
         assert!(!leaves("def f():\n    with x:\n        raise E\n"));
+        assert!(!leaves("def f():\n    with x:\n        return 1\n"));
         assert!(leaves(
             "def f():\n    try:\n        return g()\n    except E:\n        raise\n"
         ));

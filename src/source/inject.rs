@@ -17,6 +17,20 @@
 //! expression of a first `if`/`for`/`with`/`match` (as `(... is None or True) and (test)`),
 //! into the body of a first `try`, else on a line of its own. Without an error hook (and
 //! for functions that cannot suspend) no `try` is needed and the function keeps every line.
+//!
+//! A function with a `return` that cleanup code follows (inside a `with`, or a `try` with a
+//! `finally`) defers its exits to a `finally` of the whole body, so that the exit hook runs
+//! after that cleanup, with the value the frame really returns ([`Deferred`]):
+//!
+//! ```text
+//!   def f(a):
+//! +     try:
+//!           with ((_equip_e := None) is None or True) and ((_equip_e := ...) is None or True) and (cm()):
+//!               _equip_l = 4; return (_equip_r := (x))
+//! +         _equip_l = 3; _equip_r = None
+//! +     except BaseException as _equip_x: _equip_l = None; _equip_h._equip_function_error(...); raise
+//! +     finally: _equip_l is None or _equip_h._equip_function_exit(..., _equip_l, _equip_r)
+//! ```
 
 use std::collections::HashMap;
 
@@ -31,7 +45,7 @@ use super::lines::LineFacts;
 use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
-use crate::config::{Config, HookKind, Placeholder};
+use crate::config::{Config, HookKind, OnHookError, Placeholder};
 use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
 
 /// The edited text (or `None` when unchanged) and the summary for the report.
@@ -145,6 +159,28 @@ struct Site<'a> {
     qualname: Option<&'a str>,
     class_name: Option<&'a str>,
     lineno: usize,
+    /// `{lineno}` comes from `dynamic` (a deferred exit), not from `lineno`.
+    dynamic_lineno: bool,
+}
+
+/// Hidden local holding the value a function returns, for an exit hook that receives it
+/// after the `return` (direct calls and deferred exits).
+const KEPT: &str = "_equip_r";
+
+/// Hidden local of a function with deferred exits: the 1-based line of the `return` (or
+/// fall-off) it is leaving by, `None` while an exception leaves it.
+const LEAVING: &str = "_equip_l";
+
+/// How a function whose returns have cleanup after them (`finally`, `__exit__`) reports its
+/// exit: every return records its line in `_equip_l` (and its value in `_equip_r` when the
+/// exit hook takes `{return_value}`), falling off the end records a `None` result, the
+/// handler clears `_equip_l`, and a `finally` of the whole body calls the exit hook when
+/// `_equip_l` holds a line: after all the function's cleanup, with the value the frame
+/// actually returns (a `finally` that returns records its own line and value last).
+#[derive(Clone, Copy)]
+struct Deferred {
+    /// Whether the exit hook takes `{return_value}` (else nothing is kept in `_equip_r`).
+    value: bool,
 }
 
 /// A piece of code that runs before a statement, writable as a statement or an expression.
@@ -264,6 +300,7 @@ impl Injector<'_, '_> {
                 qualname: within.map(|w| w.qualname),
                 class_name: within.map_or(scope.class_name.as_deref(), |w| w.class_name),
                 lineno: line + 1,
+                dynamic_lineno: false,
             };
             let call = self.call(&t.abi, &site, &|p| match p {
                 Placeholder::Locals => format!("{MODULE_ALIAS}._equip_locals()"),
@@ -371,6 +408,7 @@ impl Injector<'_, '_> {
             qualname: Some(qualname),
             class_name: scope.class_name.as_deref(),
             lineno: lineno + 1,
+            dynamic_lineno: false,
         };
         let params = Params::of(&f.parameters);
         let keep_args = self
@@ -383,9 +421,20 @@ impl Injector<'_, '_> {
         let suspends = flow::can_suspend(f);
         let skip = usize::from(docstring(&f.body).is_some());
         let rest = &f.body[skip..];
-        let mut wrap = self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends);
-        if wrap && !suspends && flow::cannot_raise(&f.body, &params.names) {
-            wrap = false; // `pass`, `return self`, a docstring...: the error hook could not run
+        // Returns with cleanup after them report their exit from a `finally` of the whole
+        // body, once that cleanup has run (see `Deferred`).
+        let mut deferred = self.hooks.exit.is_some() && flow::returns_through_cleanup(&f.body);
+        let mut wrap =
+            self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends) || deferred;
+        // `pass`, `return self`, a docstring...: only a hook can raise there, and only under
+        // the `raise` policy (the others catch the hook's exception).
+        if wrap
+            && !suspends
+            && !deferred
+            && self.config.hooks.on_hook_error != OnHookError::Raise
+            && flow::cannot_raise(&f.body, &params.names)
+        {
+            wrap = false;
         }
         // A body on the header's last line (`def f(x): return x`, or after a multi-line
         // parameter list) has to be split off to go under `try:`.
@@ -402,8 +451,23 @@ impl Injector<'_, '_> {
                 self.target.file_name,
                 def_line + 1
             ));
+            if deferred {
+                self.warnings.push(format!(
+                    "{}:{}: {qualname}: function-exit runs before `finally`/`with` cleanup (the body shares a line with the docstring)",
+                    self.target.file_name,
+                    def_line + 1
+                ));
+            }
             wrap = false;
+            deferred = false;
         }
+        let deferred = deferred.then(|| Deferred {
+            value: self
+                .config
+                .hooks
+                .get(HookKind::FunctionExit)
+                .is_some_and(|s| s.params().any(|p| p == Placeholder::ReturnValue)),
+        });
 
         // Values computed at entry.
         let later = |p: Placeholder| -> String {
@@ -457,8 +521,8 @@ impl Injector<'_, '_> {
                     None => {}
                 }
             }
-            self.wrap_returns(f, &site, &later);
-            self.fall_off_exit(f, &site, &later, None);
+            self.wrap_returns(f, &site, &later, None);
+            self.fall_off_exit(f, &site, &later, None, None);
             return;
         }
 
@@ -517,8 +581,14 @@ impl Injector<'_, '_> {
             }
         }
         let next = self.next_code_line(last_line);
-        self.wrap_returns(f, &site, &later);
-        self.fall_off_exit(f, &site, &later, Some((next, body_indent.clone())));
+        self.wrap_returns(f, &site, &later, deferred);
+        self.fall_off_exit(
+            f,
+            &site,
+            &later,
+            Some((next, body_indent.clone())),
+            deferred,
+        );
 
         // The handler.
         let def_site = site(def_line);
@@ -532,24 +602,58 @@ impl Injector<'_, '_> {
                 other => later(other),
             })
         });
+        // A deferred exit is not reported when an exception leaves the function.
+        let clear = if deferred.is_some() {
+            format!("{LEAVING} = None; ")
+        } else {
+            String::new()
+        };
         let handler = match (error, exit_on_close, suspends) {
             (Some(err), Some(exit), _) => format!(
-                "except BaseException as _equip_x: ({exit} if isinstance(_equip_x, GeneratorExit) else {err}); raise"
+                "except BaseException as _equip_x: {clear}({exit} if isinstance(_equip_x, GeneratorExit) else {err}); raise"
             ),
             (Some(err), None, true) => format!(
-                "except BaseException as _equip_x: (None if isinstance(_equip_x, GeneratorExit) else {err}); raise"
+                "except BaseException as _equip_x: {clear}(None if isinstance(_equip_x, GeneratorExit) else {err}); raise"
             ),
-            (Some(err), None, false) => format!("except BaseException as _equip_x: {err}; raise"),
+            (Some(err), None, false) => {
+                format!("except BaseException as _equip_x: {clear}{err}; raise")
+            }
+            (None, Some(exit), _) if deferred.is_some() => format!(
+                "except BaseException as _equip_x: {clear}(isinstance(_equip_x, GeneratorExit) and {exit}); raise"
+            ),
             (None, Some(exit), _) => format!("except GeneratorExit: {exit}; raise"),
+            (None, None, _) if deferred.is_some() => format!("except BaseException: {clear}raise"),
             (None, None, _) => unreachable!("wrap needs an error hook or a suspending exit"),
         };
         self.end_requests.push(LineRequest {
             lo: last_line + 1,
             hi: next,
             anchor: def_line,
-            indent: try_indent,
+            indent: try_indent.clone(),
             code: handler,
         });
+        if let Some(deferred) = deferred {
+            let abi = self
+                .hooks
+                .exit
+                .clone()
+                .expect("deferred exits have an exit hook");
+            let mut exit_site = site(def_line);
+            exit_site.dynamic_lineno = true;
+            let value = if deferred.value { KEPT } else { "None" };
+            let exit = self.call(&abi, &exit_site, &|p| match p {
+                Placeholder::ReturnValue => value.into(),
+                Placeholder::Lineno => LEAVING.into(),
+                other => later(other),
+            });
+            self.end_requests.push(LineRequest {
+                lo: last_line + 1,
+                hi: next,
+                anchor: def_line,
+                indent: try_indent,
+                code: format!("finally: {LEAVING} is None or {exit}"),
+            });
+        }
     }
 
     /// Routes every `return` of `f` through the exit hook (after the entry code is placed, so
@@ -559,12 +663,29 @@ impl Injector<'_, '_> {
         f: &ast::StmtFunctionDef,
         site: &dyn Fn(usize) -> Site<'s>,
         later: &dyn Fn(Placeholder) -> String,
+        deferred: Option<Deferred>,
     ) {
         let Some(abi) = self.hooks.exit.clone() else {
             return;
         };
         for r in flow::returns(&f.body) {
             let line = self.line_of(r.start());
+            if let Some(deferred) = deferred {
+                // `_equip_l = <line>; return (_equip_r := (<value>))`: the exit is reported
+                // by the body's `finally`, after the cleanup between here and the frame's end.
+                let mut mark = format!("{LEAVING} = {}; ", line + 1);
+                match &r.value {
+                    Some(value) if deferred.value => {
+                        self.layout
+                            .insert(value.start().into(), format!("({KEPT} := ("));
+                        self.layout.insert(value.end().into(), "))");
+                    }
+                    None if deferred.value => mark.push_str(&format!("{KEPT} = None; ")),
+                    _ => {}
+                }
+                self.layout.insert(r.start().into(), mark);
+                continue;
+            }
             let (before, after) = self.exit_call_parts(&abi, &site(line), later);
             match &r.value {
                 Some(value) => {
@@ -590,6 +711,7 @@ impl Injector<'_, '_> {
         site: &dyn Fn(usize) -> Site<'s>,
         later: &dyn Fn(Placeholder) -> String,
         wrapped: Option<(usize, String)>,
+        deferred: Option<Deferred>,
     ) {
         let Some(abi) = self.hooks.exit.clone() else {
             return;
@@ -598,7 +720,12 @@ impl Injector<'_, '_> {
         if flow::always_leaves(&f.body) {
             return;
         }
-        let exit_after = |this: &Self, line: usize| this.exit_none(&abi, &site(line), later);
+        // Deferred: record the fall-off as a `return None` from that line.
+        let exit_after = |this: &Self, line: usize| match deferred {
+            Some(d) if d.value => format!("{LEAVING} = {}; {KEPT} = None", line + 1),
+            Some(_) => format!("{LEAVING} = {}", line + 1),
+            None => this.exit_none(&abi, &site(line), later),
+        };
         if let Some(points) = flow::fall_off_points(&f.body) {
             for point in points {
                 // `{lineno}`: the line of the statement control falls off after.
@@ -677,7 +804,6 @@ impl Injector<'_, '_> {
         later: &dyn Fn(Placeholder) -> String,
     ) -> (String, String) {
         const MARK: &str = "\u{0}RETURN_VALUE\u{0}";
-        const KEPT: &str = "_equip_r";
         let first = std::cell::Cell::new(true);
         let call = self.call(abi, site, &|p| match p {
             Placeholder::ReturnValue if abi.direct.is_none() => MARK.into(),
@@ -788,6 +914,7 @@ impl Injector<'_, '_> {
             qualname: None,
             class_name: None,
             lineno: line + 1,
+            dynamic_lineno: false,
         }
     }
 
@@ -826,6 +953,7 @@ impl Injector<'_, '_> {
             Placeholder::Function => py_opt_str(site.function),
             Placeholder::Qualname => py_opt_str(site.qualname),
             Placeholder::ClassName => py_opt_str(site.class_name),
+            Placeholder::Lineno if site.dynamic_lineno => dynamic(p),
             Placeholder::Lineno => site.lineno.to_string(),
             other => dynamic(other),
         }

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import harness
+import pyc_support
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,7 +76,13 @@ def module(kind, name, lineno):
     events.append([kind, name, lineno])
 
 
+fail_enter = set()  # qualnames whose enter hook raises (after recording the event)
+
+
 def enter(qualname, lineno, arguments, class_name):
+    if qualname in fail_enter:
+        events.append(["enter", qualname, lineno, {k: _r(v) for k, v in arguments.items()}, class_name])
+        raise RuntimeError("enter hook failed")
     token = next(_ids)
     _open[token] = qualname
     events.append(["enter", qualname, lineno, {k: _r(v) for k, v in arguments.items()}, class_name])
@@ -713,6 +720,267 @@ CASES["fstrings_312"] = case(
     check=lambda o, c: _balanced(o, 1),
 )
 
+CASES["cleanup"] = case(
+    """
+    import contextlib
+
+    log = []
+
+
+    class CM:
+        def __init__(self, name):  # @cminit
+            self.name = name  # @cminitend
+
+        def __enter__(self):  # @cmenter
+            return self  # @cmenterret
+
+        def __exit__(self, *exc):  # @cmexit
+            log.append(self.name)
+            return False  # @cmexitret
+
+
+    def passes(x):  # @passes
+        try:
+            return x  # @passret
+        finally:
+            log.append("finally")
+
+
+    def overrides():  # @overrides
+        try:
+            return 1
+        finally:
+            return 2  # @overret
+
+
+    def raises_in_finally():  # @rif
+        try:
+            return 1
+        finally:
+            raise KeyError("finally")
+
+
+    def swallows():  # @swallows
+        try:
+            raise ValueError("lost")
+        finally:
+            return "swallowed"  # @swallret
+
+
+    def nested_with():  # @nested
+        with CM("outer"):
+            with CM("inner"):
+                return "v"  # @nestret
+
+
+    def in_handler():  # @inhandler
+        try:
+            raise ValueError
+        except ValueError:
+            return "handled"  # @handret
+        finally:
+            log.append("handler-finally")
+
+
+    def falls_off(x):  # @falls
+        with CM("f"):
+            if x:
+                return x  # @fallsret
+        log.append("after")  # @fallslast
+
+
+    def suppressed():  # @suppressed
+        with contextlib.suppress(KeyError):
+            {}["k"]
+            return 1
+        return 2  # @suppret
+
+
+    def caught_cleanup():  # @caught
+        try:
+            try:
+                return "first"
+            finally:
+                raise KeyError("cleanup")
+        except KeyError:
+            pass
+        return "second"  # @caughtret
+
+
+    def in_loop(items):  # @loop
+        for item in items:
+            with CM(item):
+                if item == "b":
+                    return item  # @loopret
+        return None
+
+
+    def bare():  # @bare
+        with CM("bare"):
+            return  # @bareret
+
+
+    def gen_closed():  # @gclosed
+        try:
+            yield 1
+            yield 2
+        finally:
+            log.append("gen-finally")
+
+
+    def gen_returns():  # @greturns
+        with CM("gen"):
+            yield 1
+            return "done"  # @gretret
+
+
+    def trivial(self):  # @trivial
+        return self
+
+
+    class ACM:
+        async def __aenter__(self):  # @aenter
+            return self  # @aenterret
+
+        async def __aexit__(self, *exc):  # @aexit
+            log.append("aexit")
+            return False  # @aexitret
+
+
+    async def uses_async_with():  # @aw
+        async with ACM():
+            return "async"  # @awret
+
+
+    async def agen_closed():  # @agen
+        async with ACM():
+            yield 1
+            yield 2
+    """,
+    """
+    import asyncio
+    out = [m.passes(1), m.overrides(), m.swallows(), m.nested_with(), m.in_handler(),
+           m.falls_off(0), m.falls_off(5), m.suppressed(), m.caught_cleanup(),
+           m.in_loop(["a", "b", "c"]), m.bare()]
+    try:
+        m.raises_in_finally()
+    except KeyError:
+        out.append("KeyError")
+    g = m.gen_closed()
+    out.append(next(g))
+    g.close()
+    out.append(list(m.gen_returns()))
+
+    async def drive():
+        a = await m.uses_async_with()
+        ag = m.agen_closed()
+        first = await ag.__anext__()
+        await ag.aclose()
+        return [a, first]
+
+    out.append(asyncio.run(drive()))
+    out.append(list(m.log))
+    try:
+        import recorder
+    except ImportError:  # the original package
+        recorder = None
+    if recorder is not None:
+        recorder.fail_enter.add("trivial")
+    try:
+        m.trivial(1)
+    except RuntimeError:
+        pass
+    RESULT = out
+    """,
+    lambda c: [
+        E("enter", "passes", c.line("passes"), {"x": "1"}, None),
+        E("exit", "passes", c.line("passret"), "1", True),
+        E("enter", "overrides", c.line("overrides"), {}, None),
+        E("exit", "overrides", c.line("overret"), "2", True),
+        E("enter", "swallows", c.line("swallows"), {}, None),
+        E("exit", "swallows", c.line("swallret"), "'swallowed'", True),
+        E("enter", "nested_with", c.line("nested"), {}, None),
+        *_with_cm("outer", c),
+        *_with_cm("inner", c),
+        *_exit_cm("inner", c),
+        *_exit_cm("outer", c),
+        E("exit", "nested_with", c.line("nestret"), "'v'", True),
+        E("enter", "in_handler", c.line("inhandler"), {}, None),
+        E("exit", "in_handler", c.line("handret"), "'handled'", True),
+        E("enter", "falls_off", c.line("falls"), {"x": "0"}, None),
+        *_with_cm("f", c),
+        *_exit_cm("f", c),
+        E("exit", "falls_off", c.line("fallslast"), "None", True),
+        E("enter", "falls_off", c.line("falls"), {"x": "5"}, None),
+        *_with_cm("f", c),
+        *_exit_cm("f", c),
+        E("exit", "falls_off", c.line("fallsret"), "5", True),
+        E("enter", "suppressed", c.line("suppressed"), {}, None),
+        E("exit", "suppressed", c.line("suppret"), "2", True),
+        E("enter", "caught_cleanup", c.line("caught"), {}, None),
+        E("exit", "caught_cleanup", c.line("caughtret"), "'second'", True),
+        E("enter", "in_loop", c.line("loop"), {"items": "['a', 'b', 'c']"}, None),
+        *_with_cm("a", c),
+        *_exit_cm("a", c),
+        *_with_cm("b", c),
+        *_exit_cm("b", c),
+        E("exit", "in_loop", c.line("loopret"), "'b'", True),
+        E("enter", "bare", c.line("bare"), {}, None),
+        *_with_cm("bare", c),
+        *_exit_cm("bare", c),
+        E("exit", "bare", c.line("bareret"), "None", True),
+        E("enter", "raises_in_finally", c.line("rif"), {}, None),
+        E("error", "raises_in_finally", c.line("rif"), "KeyError", True),
+        E("enter", "gen_closed", c.line("gclosed"), {}, None),
+        E("exit", "gen_closed", c.line("gclosed"), "None", True),  # close(): an exit
+        E("enter", "gen_returns", c.line("greturns"), {}, None),
+        *_with_cm("gen", c),
+        *_exit_cm("gen", c),
+        E("exit", "gen_returns", c.line("gretret"), "'done'", True),
+        E("enter", "uses_async_with", c.line("aw"), {}, None),
+        E("enter", "ACM.__aenter__", c.line("aenter"), {"self": OBJ("case_cleanup.ACM")}, "ACM"),
+        E("exit", "ACM.__aenter__", c.line("aenterret"), OBJ("case_cleanup.ACM"), True),
+        *_aexit(c),
+        E("exit", "uses_async_with", c.line("awret"), "'async'", True),
+        E("enter", "agen_closed", c.line("agen"), {}, None),
+        E("enter", "ACM.__aenter__", c.line("aenter"), {"self": OBJ("case_cleanup.ACM")}, "ACM"),
+        E("exit", "ACM.__aenter__", c.line("aenterret"), OBJ("case_cleanup.ACM"), True),
+        *_aexit(c, "(<class 'GeneratorExit'>, GeneratorExit(), <traceback object at 0x?>)"),
+        E("exit", "agen_closed", c.line("agen"), "None", True),  # aclose(): an exit
+        # Under on-hook-error = "raise" a failing enter hook is reported by the error hook,
+        # also in a body that cannot raise by itself.
+        E("enter", "trivial", c.line("trivial"), {"self": "1"}, None),
+        E("error", "trivial", c.line("trivial"), "RuntimeError", False),
+    ],
+)
+
+
+def _with_cm(name, c):
+    """The events of `with CM(name):` up to its body."""
+    cm = OBJ("case_cleanup.CM")
+    return [
+        E("enter", "CM.__init__", c.line("cminit"), {"self": cm, "name": repr(name)}, "CM"),
+        E("exit", "CM.__init__", c.line("cminitend"), "None", True),
+        E("enter", "CM.__enter__", c.line("cmenter"), {"self": cm}, "CM"),
+        E("exit", "CM.__enter__", c.line("cmenterret"), cm, True),
+    ]
+
+
+def _exit_cm(name, c):
+    """The events of the `__exit__` of a `with CM(name):` left without an exception."""
+    return [
+        E("enter", "CM.__exit__", c.line("cmexit"), {"self": OBJ("case_cleanup.CM"), "exc": "(None, None, None)"}, "CM"),
+        E("exit", "CM.__exit__", c.line("cmexitret"), "False", True),
+    ]
+
+
+def _aexit(c, exc="(None, None, None)"):
+    """The events of the `__aexit__` of an `async with ACM():`."""
+    return [
+        E("enter", "ACM.__aexit__", c.line("aexit"), {"self": OBJ("case_cleanup.ACM"), "exc": exc}, "ACM"),
+        E("exit", "ACM.__aexit__", c.line("aexitret"), "False", True),
+    ]
+
 
 def _balanced(outcome, expected_calls):
     """Every call has an enter and one exit or error carrying its own enter value."""
@@ -731,14 +999,22 @@ PROBE_LINES = [CASES["probes"].line("probe1"), CASES["probes"].line("probe2")]
 
 
 @pytest.fixture(scope="session")
-def packages(tmp_path_factory) -> tuple[Path, Path]:
-    """(original package dir, instrumented package dir) holding every case module."""
-    root = tmp_path_factory.mktemp("semantics")
+def case_wheel(tmp_path_factory) -> tuple[Path, Path]:
+    """(wheel of every case module, recording config)."""
+    root = tmp_path_factory.mktemp("semantics-wheel")
     files = {f"case_{name}.py": c.source for name, c in CASES.items()}
     wheel = harness.build_wheel(root, "cases", "1.0", files)
     config = CONFIG.replace("PROBE_LINE_1", str(PROBE_LINES[0])).replace("PROBE_LINE_2", str(PROBE_LINES[1]))
     (root / "equip.toml").write_text(config)
-    harness.run_equip("instrument", wheel, "--config", root / "equip.toml", "-o", root / "out", "-q")
+    return wheel, root / "equip.toml"
+
+
+@pytest.fixture(scope="session")
+def packages(case_wheel, tmp_path_factory) -> tuple[Path, Path]:
+    """(original package dir, instrumented package dir) holding every case module."""
+    root = tmp_path_factory.mktemp("semantics")
+    wheel, config = case_wheel
+    harness.run_equip("instrument", wheel, "--config", config, "-o", root / "out", "-q")
     dirs = []
     for name, source in (("original", wheel), ("instrumented", root / "out" / wheel.name)):
         target = root / name
@@ -801,3 +1077,50 @@ def test_case(name, minor, outcomes):
         assert [e for e in events if e[0] in kinds] == expected
     if c.check is not None:
         assert c.check(after, c), json.dumps(after, indent=1)
+
+
+#: Cases whose events must be identical, field for field, from `.py` and from `.pyc` modules.
+PYC_CASES = ["basic", "cleanup", "errors", "generators", "coroutines"]
+
+
+@pytest.fixture(scope="session")
+def pyc_outcomes(case_wheel, tmp_path_factory):
+    """minor version -> outcomes of the cases compiled to `.pyc` by that interpreter (no
+    `.py` left) and instrumented, computed lazily."""
+    cache: dict[str, dict] = {}
+
+    def get(minor: str):
+        if minor not in cache:
+            python = harness.require_python(minor)
+            wheel, config = case_wheel
+            root = tmp_path_factory.mktemp(f"pyc{minor}")
+            plain = pyc_support.sourceless(wheel, python, root / "plain")
+            # The probes go to lines of `case_probes`, which is not compared here.
+            no_probes = root / "equip.toml"
+            no_probes.write_text(config.read_text().split("[[probes]]")[0])
+            out, _ = pyc_support.instrument(plain, root / "out", no_probes)
+            target = root / "instrumented"
+            with zipfile.ZipFile(out) as z:
+                z.extractall(target)
+            (target / "recorder.py").write_text(RECORDER)
+            version = tuple(int(p) for p in minor.split("."))
+            names = [n for n in PYC_CASES if version >= CASES[n].min_python]
+            assert not [n for n in names if (target / f"case_{n}.py").exists()], "all are .pyc"
+            cache[minor] = _run(python, target, names, root)
+        return cache[minor]
+
+    return get
+
+
+@pytest.mark.parametrize("minor", harness.PY_VERSIONS)
+@pytest.mark.parametrize("name", PYC_CASES)
+def test_pyc_events_equal_py_events(name, minor, outcomes, pyc_outcomes):
+    """The same module instrumented as `.py` and as `.pyc` (compiled by the interpreter that
+    runs it) behaves the same and gives the same events, values and lines included."""
+    py = outcomes(minor)[1][name]
+    pyc = pyc_outcomes(minor)[name]
+    assert pyc["error"] is None, pyc["error"]
+    assert pyc["result"] == py["result"]
+    assert len(pyc["events"]) == len(py["events"]), (pyc["events"], py["events"])
+    differing = [(p, q) for p, q in zip(pyc["events"], py["events"]) if p != q]
+    assert differing == [], "(.pyc event, .py event):\n" + "\n".join(map(repr, differing))
