@@ -9,6 +9,8 @@ mod py310;
 mod py311;
 mod py312;
 mod py313;
+mod py314;
+mod py315;
 mod py38;
 mod py39;
 
@@ -136,6 +138,8 @@ impl OpTable {
             11 => &py311::TABLE,
             12 => &py312::TABLE,
             13 => &py313::TABLE,
+            14 => &py314::TABLE,
+            15 => &py315::TABLE,
             _ => return None,
         })
     }
@@ -155,7 +159,7 @@ impl OpTable {
 }
 
 /// The CPython minor version a `.pyc` magic number belongs to, by the ranges of
-/// `Lib/importlib/_bootstrap_external.py` (3.8: 3400–3413 ... 3.14: 3600–3627), including
+/// `Lib/importlib/_bootstrap_external.py` (3.8: 3400–3413 ... 3.14: 3600–3627, 3.15 from 3650, 3.16 from 3700), including
 /// versions this crate cannot instrument. `None` when the number is not a known CPython 3
 /// magic.
 pub fn minor_of_magic(magic: u16) -> Option<u8> {
@@ -176,6 +180,7 @@ pub fn minor_of_magic(magic: u16) -> Option<u8> {
         3550..=3599 => 13,
         3600..=3649 => 14,
         3650..=3699 => 15,
+        3700..=3749 => 16,
         _ => return None,
     })
 }
@@ -193,6 +198,8 @@ mod tests {
             (11, 3495),
             (12, 3531),
             (13, 3571),
+            (14, 3627),
+            (15, 3666),
         ];
         for (minor, magic) in expected {
             let t = OpTable::for_minor(minor).unwrap();
@@ -202,8 +209,9 @@ mod tests {
             let ret = t.op("RETURN_VALUE").unwrap();
             assert!(t.info(ret).has(flags::NO_FALLTHROUGH));
         }
-        assert_eq!(minor_of_magic(3627), Some(14));
-        assert!(OpTable::for_minor(14).is_none());
+        assert_eq!(minor_of_magic(3700), Some(16));
+        assert!(OpTable::for_minor(16).is_none());
+        assert!(OpTable::for_minor(7).is_none());
     }
 
     #[test]
