@@ -75,7 +75,7 @@ def measure(quick: bool) -> dict[str, dict[str, float]]:
     for minor in PY_VERSIONS:
         python = interpreter(minor)
         if python is None:
-            print(f"  CPython {minor}: not installed under pyenv, skipped", flush=True)
+            print(f"  CPython {minor}: skipped: {harness.pythons.lookup(minor)[1]}", flush=True)
             continue
         out = run([python, BENCH / "runtime_loop.py", *args], env=env).stdout
         results[minor] = json.loads(out)["ns_per_call"]

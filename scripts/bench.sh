@@ -13,9 +13,9 @@ esac
 
 PYTHON=${PYTHON:-}
 if [ -z "$PYTHON" ]; then
-    # The ast reference and `wheel` run on CPython 3.11; pyenv's if present.
-    PYTHON=$(ls -d "$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")"/versions/3.11.*/bin/python 2>/dev/null | tail -1)
-    PYTHON=${PYTHON:-python3.11}
+    # The ast reference and `wheel` run on CPython 3.11, found where the tests find their
+    # interpreters (scripts/pythons.py).
+    PYTHON=$(python3 scripts/pythons.py 3.11) || exit 1
 fi
 VENV=.venv-bench
 if [ ! -x "$VENV/bin/python" ]; then

@@ -6,7 +6,7 @@ Each supported interpreter is asked (through its own ``opcode``, ``dis`` and
 cache sizes and stack effects; the answers are written as one Rust table per minor
 version. Run it from anywhere:
 
-    python3 scripts/gen_bytecode_tables.py            # every interpreter found via pyenv
+    python3 scripts/gen_bytecode_tables.py            # every interpreter scripts/pythons.py finds
     python3 scripts/gen_bytecode_tables.py --check    # exit 1 if the committed tables differ
 
 The output is deterministic: the same interpreters give byte-identical files.
@@ -28,9 +28,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from pythons import lookup  # noqa: E402  (the one place that finds interpreters)
+
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "src" / "bytecode" / "tables"
-VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 
 # Runs inside each interpreter; prints one JSON document.
 PROBE = r'''
@@ -48,7 +51,7 @@ if cache is None:
 def cache_of(op, name):
     if cache is None:
         return 0
-    if isinstance(cache, dict):
+    if hasattr(cache, "keys"):  # a dict (3.13+), a frozendict (3.15)
         return cache.get(name, 0)
     return cache[op] if op < len(cache) else 0
 
@@ -97,8 +100,9 @@ NO_FALLTHROUGH = {
     "RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE", "JUMP_ABSOLUTE",
     "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
 }
-# Jumps whose offset counts backwards (3.11+).
-BACKWARD = {
+# Jumps whose offset counts backwards (3.11+; END_ASYNC_FOR is a relative jump back to its
+# loop's SEND from 3.14 on, a plain instruction before).
+BACKWARD = {"END_ASYNC_FOR",
     "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "POP_JUMP_BACKWARD_IF_FALSE",
     "POP_JUMP_BACKWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_NONE",
     "POP_JUMP_BACKWARD_IF_NOT_NONE",
@@ -106,22 +110,6 @@ BACKWARD = {
 # Jumps that only set up an exception handler or finally block (3.8-3.10): the jump
 # target is reached only when an exception is raised (or via CALL_FINALLY on 3.8).
 BLOCK_SETUP = {"SETUP_FINALLY", "SETUP_WITH", "SETUP_ASYNC_WITH", "SETUP_CLEANUP"}
-
-
-def find_python(minor: str) -> Path | None:
-    root = os.environ.get("PYENV_ROOT")
-    if not root:
-        try:
-            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
-                                  check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            root = str(Path.home() / ".pyenv")
-    best = None
-    for exe in Path(root, "versions").glob(f"{minor}.*/bin/python"):
-        patch = exe.parent.parent.name[len(minor) + 1:]
-        if patch.isdigit() and (best is None or int(patch) > best[0]):
-            best = (int(patch), exe)
-    return best[1] if best else None
 
 
 def fit(values: list[int | None], hasarg: bool) -> str:
@@ -190,7 +178,7 @@ def render(data: dict, minor: str) -> str:
             flags.append("FREE")
         if o["name"] in NO_FALLTHROUGH:
             flags.append("NO_FALLTHROUGH")
-        if o["name"] in BACKWARD:
+        if o["name"] in BACKWARD and o["jrel"]:
             flags.append("BACKWARD")
         if o["name"] in BLOCK_SETUP and int(mnr) <= 10:
             flags.append("BLOCK_SETUP")
@@ -205,6 +193,12 @@ def render(data: dict, minor: str) -> str:
     return "\n".join(lines)
 
 
+def rustfmt(text: str) -> str:
+    """``text`` as ``cargo fmt`` leaves it (the committed tables are formatted)."""
+    return subprocess.run(["rustfmt", "--edition", "2024", "--emit", "stdout"], input=text,
+                          capture_output=True, text=True, check=True).stdout
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
@@ -212,14 +206,14 @@ def main() -> int:
     args = parser.parse_args()
     status = 0
     for minor in VERSIONS:
-        exe = find_python(minor)
+        exe, why = lookup(minor)
         if exe is None:
-            print(f"CPython {minor}: not installed, table not regenerated", file=sys.stderr)
+            print(f"{why}: table not regenerated", file=sys.stderr)
             status = 1
             continue
         out = subprocess.run([str(exe), "-c", PROBE], capture_output=True, text=True,
                              check=True).stdout
-        text = render(json.loads(out), minor)
+        text = rustfmt(render(json.loads(out), minor))
         path = OUT / f"py{minor.replace('.', '')}.rs"
         if args.check:
             if not path.exists() or path.read_text() != text:

@@ -140,8 +140,8 @@ impl Report {
         s.push_str(&format!("; {target}"));
         let ni = &t.not_instrumented;
         s.push_str(&format!(
-            "\n  not instrumented (by design): {} lambdas, {} comprehensions, {} class bodies",
-            ni.lambdas, ni.comprehensions, ni.class_bodies
+            "\n  not instrumented (by design): {} lambdas, {} comprehensions, {} class bodies, {} annotation functions",
+            ni.lambdas, ni.comprehensions, ni.class_bodies, ni.annotate_functions
         ));
         if t.statements > 0 {
             s.push_str(&format!(

@@ -3,49 +3,24 @@
 //! mutated deterministically (byte flips, insertions, deletions, truncations). The real
 //! coverage-guided runs are `scripts/fuzz.sh` (cargo fuzz, nightly).
 
+mod pyc_common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
 use equip_wheel::bytecode::fuzzing::{fuzz_config, instrument_any, marshal_round_trip};
 
-fn pyenv_pythons() -> Vec<PathBuf> {
-    let root = std::env::var("PYENV_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Command::new("pyenv")
-                .arg("root")
-                .output()
-                .ok()
-                .filter(|o| o.status.success())
-                .map(|o| String::from_utf8_lossy(&o.stdout).trim().into())
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
-                })
-        });
-    let mut out = Vec::new();
-    for minor in 8..=13 {
-        let prefix = format!("3.{minor}.");
-        let found = std::fs::read_dir(root.join("versions"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-            .map(|e| e.path().join("bin/python"))
-            .find(|p| p.exists());
-        match found {
-            Some(p) => out.push(p),
-            None => eprintln!("SKIP: no CPython 3.{minor} for fuzz seeds"),
-        }
-    }
-    out
-}
+const VERSIONS: [&str; 6] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
 
 fn seeds() -> Vec<Vec<u8>> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/python/fixtures/shapes/shapes/core.py");
     let dir = tempfile::tempdir().unwrap();
     let mut out = Vec::new();
-    for (i, python) in pyenv_pythons().into_iter().enumerate() {
+    let pythons = VERSIONS
+        .iter()
+        .filter_map(|minor| pyc_common::find_python(minor));
+    for (i, python) in pythons.enumerate() {
         let dest = dir.path().join(format!("seed{i}.pyc"));
         let status = Command::new(&python)
             .args(["-c", "import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)"])

@@ -108,6 +108,8 @@ class NotInstrumented:
     comprehensions: int = 0
     #: ``class`` bodies.
     class_bodies: int = 0
+    #: PEP 649/749 annotation functions (``__annotate__``, CPython 3.14+).
+    annotate_functions: int = 0
 
 
 @dataclass(frozen=True)

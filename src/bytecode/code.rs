@@ -1,4 +1,4 @@
-//! Code objects of CPython 3.8–3.13 as stored in a [`Marshal`] arena: field layout per
+//! Code objects of CPython 3.8–3.15 as stored in a [`Marshal`] arena: field layout per
 //! version, reading the fields, and the properties injection needs (kind of scope,
 //! parameters, cell variables).
 //!
@@ -110,6 +110,10 @@ pub enum Scope {
     Lambda,
     /// Comprehension or generator expression.
     Comprehension,
+    /// A PEP 649/749 annotation function (`__annotate__`, 3.14+) of a function, class or
+    /// module: `annotationlib` runs it with fake globals for the FORWARDREF and STRING
+    /// formats, so it is never instrumented.
+    Annotate,
     /// Another compiler-made scope (`<generic parameters of ...>`, annotation scopes, ...).
     Other,
 }
@@ -198,12 +202,30 @@ impl<'m> CodeView<'m> {
         if self.ints().flags & CO_OPTIMIZED == 0 {
             return Scope::Class;
         }
+        if self.is_annotate() {
+            return Scope::Annotate;
+        }
         match name.as_str() {
             "<lambda>" => Scope::Lambda,
             "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>" => Scope::Comprehension,
             n if n.starts_with('<') => Scope::Other,
             _ => Scope::Function,
         }
+    }
+
+    /// Whether this is a compiler-made PEP 649/749 annotation function (3.14+): named
+    /// `__annotate__`, one positional-only parameter `format`.
+    pub fn is_annotate(&self) -> bool {
+        let i = self.ints();
+        self.m.minor >= 14
+            && i.argcount == 1
+            && i.posonlyargcount == 1
+            && self.name() == "__annotate__"
+            && self
+                .names(Field::LocalsPlusNames)
+                .first()
+                .map(String::as_str)
+                == Some("format")
     }
 
     /// Whether the code is a generator, coroutine or async generator.

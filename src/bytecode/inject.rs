@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use super::code::{CodeEdit, CodeView, Field, Scope, kinds};
 use super::disasm::{Body, END, ExcEntry, Id, Instr, LineEntry, Location};
 use super::marshal::{Marshal, NodeId, StrKind, Value};
-use super::tables::{OpTable, flags};
+use super::tables::{NB_SUBSCR, OpTable, flags};
 use super::{Pyc, PycError, PycOutcome, code_label};
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
@@ -113,6 +113,7 @@ pub fn instrument(
             Scope::Lambda => outcome.not_instrumented.lambdas += 1,
             Scope::Comprehension => outcome.not_instrumented.comprehensions += 1,
             Scope::Class => outcome.not_instrumented.class_bodies += 1,
+            Scope::Annotate => outcome.not_instrumented.annotate_functions += 1,
             _ => {}
         }
     }
@@ -141,7 +142,10 @@ pub fn instrument(
     if !probes.is_empty() {
         let mut starts_by_code = Vec::new();
         for info in &infos {
-            if matches!(info.scope, Scope::Lambda | Scope::Comprehension) {
+            if matches!(
+                info.scope,
+                Scope::Lambda | Scope::Comprehension | Scope::Annotate
+            ) {
                 continue;
             }
             let body = pyc.disassemble(info.node)?;
@@ -253,6 +257,35 @@ fn prologue_end(body: &Body) -> usize {
             }
             Some("RESUME") => return i + 1,
             _ => return i,
+        }
+    }
+}
+
+/// The index after the statements 3.14+ compilers put before a module's docstring when it
+/// has annotations (PEP 649/749), from `i` on: `__annotate__ = <annotation function>`,
+/// `__conditional_annotations__ = set()`, `SETUP_ANNOTATIONS`.
+fn skip_annotation_header<'n>(
+    body: &Body,
+    mut i: usize,
+    name_arg: &dyn Fn(usize) -> Option<&'n str>,
+) -> usize {
+    let name = |i: usize| body.instrs.get(i).map(|x| body.table.info(x.op).name);
+    loop {
+        if name(i) == Some("LOAD_CONST")
+            && name(i + 1) == Some("MAKE_FUNCTION")
+            && name(i + 2) == Some("STORE_NAME")
+            && name_arg(i + 2) == Some("__annotate__")
+        {
+            i += 3;
+        } else if name(i) == Some("BUILD_SET")
+            && name(i + 1) == Some("STORE_NAME")
+            && name_arg(i + 1) == Some("__conditional_annotations__")
+        {
+            i += 2;
+        } else if name(i) == Some("SETUP_ANNOTATIONS") {
+            i += 1;
+        } else {
+            return i;
         }
     }
 }
@@ -486,17 +519,12 @@ impl<'p, 't> Injector<'p, 't> {
             .position(|k| k & kinds::LOCAL == 0)
             .unwrap_or(kinds_now.len()) as u32;
         // Renumber references to the slots after `pos`.
-        let packed = [
-            "LOAD_FAST_LOAD_FAST",
-            "STORE_FAST_LOAD_FAST",
-            "STORE_FAST_STORE_FAST",
-        ];
         for ins in &mut self.body.instrs {
             let info = self.table.info(ins.op);
             if !(info.has(flags::LOCAL) || info.has(flags::FREE)) {
                 continue;
             }
-            if packed.contains(&info.name) {
+            if OpTable::packs_two_locals(info.name) {
                 let (hi, lo) = (ins.arg >> 4, ins.arg & 15);
                 let shift = |v: u32| if v >= pos { v + n } else { v };
                 let (hi, lo) = (shift(hi), shift(lo));
@@ -608,10 +636,24 @@ impl<'p, 't> Injector<'p, 't> {
             Src::Snapshot(local, key) => {
                 out.push(self.ins("LOAD_FAST", *local)?);
                 out.push(self.ins("LOAD_CONST", *key)?);
-                out.push(self.ins("BINARY_SUBSCR", 0)?);
+                if self.table.subscript_is_binary_op() {
+                    out.push(self.ins("BINARY_OP", NB_SUBSCR)?);
+                } else {
+                    out.push(self.ins("BINARY_SUBSCR", 0)?);
+                }
             }
             Src::Arguments => {
                 let params = self.params.clone();
+                if self.table.op("BUILD_CONST_KEY_MAP").is_none() {
+                    // 3.14+: key/value pairs for BUILD_MAP.
+                    for (name, src) in &params {
+                        let key = self.str_const(name);
+                        out.push(self.ins("LOAD_CONST", key)?);
+                        self.push_arg(out, src, 0)?;
+                    }
+                    out.push(self.ins("BUILD_MAP", params.len() as u32)?);
+                    return Ok(());
+                }
                 for (_, src) in &params {
                     self.push_arg(out, src, 0)?;
                 }
@@ -1434,15 +1476,19 @@ impl<'p, 't> Injector<'p, 't> {
         self.body.exc = entries.into_iter().map(|(_, e)| e).collect();
         // Every yield is now inside one more handler. `gen.close()` skips throwing
         // GeneratorExit when a yield is only inside the implicit StopIteration handler:
-        // 3.12 reads that depth from YIELD_VALUE's argument, 3.13 from bit 2 of the
+        // 3.12 reads that depth from YIELD_VALUE's argument, 3.13+ from a bit of the
         // following RESUME's argument (RESUME_OPARG_DEPTH1_MASK).
         let yield_value = self.table.op("YIELD_VALUE");
         let resume = self.table.op("RESUME");
+        let counts_in_yield = self.table.yield_value_counts_handlers();
+        let depth_bit = self.table.resume_except_depth_bit();
         for ins in &mut self.body.instrs[lo..hi] {
-            if minor == 12 && Some(ins.op) == yield_value {
+            if counts_in_yield && Some(ins.op) == yield_value {
                 ins.arg += 1;
-            } else if minor >= 13 && Some(ins.op) == resume {
-                ins.arg &= !4;
+            } else if let Some(bit) = depth_bit
+                && Some(ins.op) == resume
+            {
+                ins.arg &= !bit;
             }
         }
         Ok(())
@@ -1579,10 +1625,20 @@ impl<'p, 't> Injector<'p, 't> {
         };
         let name_arg = |i: usize| {
             ins.get(i)
-                .and_then(|x| names.get(x.arg as usize))
+                .and_then(|x| {
+                    let arg = if self.table.info(x.op).name == "IMPORT_NAME" {
+                        self.table.import_name_index(x.arg)
+                    } else {
+                        x.arg
+                    };
+                    names.get(arg as usize)
+                })
                 .map(String::as_str)
         };
         let mut i = prologue_end(&self.body);
+        if self.table.has_annotate_functions() {
+            i = skip_annotation_header(&self.body, i, &name_arg);
+        }
         if name(i) == Some("LOAD_CONST")
             && is_str_const(i)
             && name(i + 1) == Some("STORE_NAME")
@@ -1590,7 +1646,7 @@ impl<'p, 't> Injector<'p, 't> {
         {
             i += 2;
         }
-        while name(i) == Some("LOAD_CONST")
+        while matches!(name(i), Some("LOAD_CONST" | "LOAD_SMALL_INT"))
             && name(i + 1) == Some("LOAD_CONST")
             && name(i + 2) == Some("IMPORT_NAME")
             && name_arg(i + 2) == Some("__future__")

@@ -1,5 +1,6 @@
-//! The `marshal` format of CPython 3.8–3.13 (version 4, `Python/marshal.c`): a reader and a
-//! writer that round-trip a stream byte for byte, FLAG_REF back-references included.
+//! The `marshal` format of CPython 3.8–3.15 (`Python/marshal.c`; version 4 up to 3.13, 5 on
+//! 3.14 which adds slices `:`, 6 on 3.15 which adds frozendicts `}`): a reader and a writer
+//! that round-trip a stream byte for byte, FLAG_REF back-references included.
 //!
 //! A stream is read into an arena of [`Node`]s. Every object keeps the type code it was
 //! written with (`u`/`t`/`a`/`A`/`z`/`Z` for strings, `(`/`)` for tuples, ...) and its
@@ -157,6 +158,11 @@ pub enum Value {
     Set(Vec<NodeId>),
     /// `>`.
     FrozenSet(Vec<NodeId>),
+    /// `}` (marshal version 6, CPython 3.15+): a frozendict, written like a dict.
+    FrozenDict(Vec<(NodeId, NodeId)>),
+    /// `:` (marshal version 5, CPython 3.14+): `slice(start, stop, step)`, as in the
+    /// constant slices of `co_consts`.
+    Slice(Box<[NodeId; 3]>),
     /// `c`.
     Code(Box<CodeNode>),
     /// `r`: a reference to the n-th flagged object.
@@ -385,13 +391,24 @@ impl Writer<'_> {
                     self.node(i);
                 }
             }
-            Value::Dict(pairs) => {
-                out.push(b'{' | flag);
+            Value::Dict(pairs) | Value::FrozenDict(pairs) => {
+                let code = if matches!(node.value, Value::Dict(_)) {
+                    b'{'
+                } else {
+                    b'}'
+                };
+                out.push(code | flag);
                 for &(k, v) in pairs {
                     self.node(k);
                     self.node(v);
                 }
                 self.out.push(b'0');
+            }
+            Value::Slice(parts) => {
+                out.push(b':' | flag);
+                for &p in parts.iter() {
+                    self.node(p);
+                }
             }
             Value::Code(code) => {
                 out.push(b'c' | flag);
@@ -533,7 +550,7 @@ impl Reader<'_> {
                 };
                 return Ok(id);
             }
-            b'{' => {
+            b'{' | b'}' => {
                 let id = self.push(flag, Value::Null);
                 if let Some(s) = slot {
                     self.refs[s] = Some(id);
@@ -550,7 +567,11 @@ impl Reader<'_> {
                     }
                     pairs.push((k, v));
                 }
-                self.nodes[id as usize].value = Value::Dict(pairs);
+                self.nodes[id as usize].value = if code == b'{' {
+                    Value::Dict(pairs)
+                } else {
+                    Value::FrozenDict(pairs)
+                };
                 return Ok(id);
             }
             _ => unreachable!("container codes only"),
@@ -671,6 +692,17 @@ impl Reader<'_> {
                 Value::Str(kind, self.take(n)?.to_vec())
             }
             b'(' | b')' | b'[' | b'<' | b'>' | b'{' => return self.container(code, flag, slot),
+            b'}' if self.minor >= 15 => return self.container(code, flag, slot),
+            b':' if self.minor >= 14 => {
+                let mut parts = [0; 3];
+                for p in &mut parts {
+                    *p = self.object()?;
+                    if matches!(self.nodes[*p as usize].value, Value::Null) {
+                        return Err(self.err("NULL inside a slice"));
+                    }
+                }
+                Value::Slice(Box::new(parts))
+            }
             b'c' => self.code_object()?,
             b'r' => {
                 let at = self.pos;
@@ -732,6 +764,24 @@ mod tests {
         let items = m.tuple_of(m.root).unwrap();
         assert_eq!(m.str_of(items[1]).as_deref(), Some("ab"));
         assert_eq!(m.write(), data);
+    }
+
+    #[test]
+    fn slices_and_frozendicts_round_trip_from_their_versions() {
+        // `marshal.dumps(slice(1, 2, None))` of 3.14 and
+        // `marshal.dumps(frozendict(a=1))` of 3.15 (the interned key and the int flagged).
+        let slice = b":\xe9\x01\x00\x00\x00\xe9\x02\x00\x00\x00N";
+        let m = Marshal::read(slice, 14).unwrap();
+        assert!(matches!(m.value(m.root), Value::Slice(_)));
+        assert_eq!(m.refs.len(), 2);
+        assert_eq!(m.write(), slice);
+        let e = Marshal::read(slice, 13).unwrap_err();
+        assert!(e.message.contains("unknown type code 0x3a"), "{e}");
+        let frozendict = b"}\xda\x01a\xe9\x01\x00\x00\x000";
+        let m = Marshal::read(frozendict, 15).unwrap();
+        assert!(matches!(m.value(m.root), Value::FrozenDict(p) if p.len() == 1));
+        assert_eq!(m.write(), frozendict);
+        assert!(Marshal::read(frozendict, 14).is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `.pyc` instrumentation for CPython 3.8–3.13, without running Python.
+//! `.pyc` instrumentation for CPython 3.8–3.15, without running Python.
 //!
 //! A `.pyc` is a 16-byte PEP 552 header and a marshalled module code object. This module
 //! reads the header (the magic number says which CPython wrote it), the marshal stream
@@ -32,7 +32,7 @@ pub const HEADER_LEN: usize = 16;
 /// Why a `.pyc` could not be instrumented.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PycError {
-    /// Compiled by a Python this crate does not support (3.14+, pre-3.8) or not a .pyc.
+    /// Compiled by a Python this crate does not support (3.16+, pre-3.8) or not a .pyc.
     #[error("{0}")]
     Unsupported(String),
     /// The header or the marshal data is broken.
@@ -85,7 +85,7 @@ pub fn python_version_of(magic: u16) -> String {
 
 impl Pyc {
     /// Reads a `.pyc`. Errors: [`PycError::Unsupported`] for a magic number outside
-    /// 3.8–3.13 (the message names the version), [`PycError::Corrupt`] for a bad header or
+    /// 3.8–3.15 (the message names the version), [`PycError::Corrupt`] for a bad header or
     /// marshal stream.
     pub fn read(bytes: &[u8]) -> Result<Pyc, PycError> {
         if bytes.len() < HEADER_LEN {
@@ -103,7 +103,7 @@ impl Pyc {
         let minor = minor_of_magic(magic);
         let table = minor.and_then(OpTable::for_minor).ok_or_else(|| {
             PycError::Unsupported(format!(
-                "compiled for {} (magic number {magic}); .pyc instrumentation supports Python 3.8 to 3.13",
+                "compiled for {} (magic number {magic}); .pyc instrumentation supports Python 3.8 to 3.15",
                 python_version_of(magic)
             ))
         })?;
@@ -298,4 +298,30 @@ pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, String> {
         return Err("disassemble+reassemble is not byte-identical".into());
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_versions_are_named() {
+        for (magic, version) in [
+            (3394u16, "Python 3.7"),
+            (3700, "Python 3.16"),
+            (9999, "unknown"),
+        ] {
+            let mut bytes = magic.to_le_bytes().to_vec();
+            bytes.extend_from_slice(b"\r\n");
+            bytes.extend_from_slice(&[0; 12]);
+            bytes.push(b'N');
+            let e = Pyc::read(&bytes).unwrap_err();
+            assert!(e.is_unsupported(), "{e}");
+            let text = e.to_string();
+            assert!(
+                text.contains(version) && text.contains(&magic.to_string()),
+                "{text}"
+            );
+        }
+    }
 }

@@ -1185,5 +1185,57 @@ fn count_not_instrumented(suite: &[Stmt]) -> NotInstrumented {
     }
     let mut c = Count(NotInstrumented::default());
     c.visit_body(suite);
+    c.0.annotate_functions = count_annotate_scopes(suite);
+    c.0
+}
+
+/// How many annotation functions (`__annotate__`, PEP 649/749) CPython 3.14+ compiles
+/// `suite` into: one per function with an annotated parameter or return, one per class
+/// body and one for the module when they hold a simple annotated assignment (`x: T`,
+/// conditional ones included); none under `from __future__ import annotations`, where
+/// annotations are strings stored eagerly.
+fn count_annotate_scopes(suite: &[Stmt]) -> usize {
+    /// Whether a scope's own statements (not nested functions or classes) annotate a name.
+    fn annotates_names(body: &[Stmt]) -> bool {
+        struct Find(bool);
+        impl<'a> StatementVisitor<'a> for Find {
+            fn visit_stmt(&mut self, stmt: &'a Stmt) {
+                match stmt {
+                    Stmt::AnnAssign(a) if a.simple => self.0 = true,
+                    Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {}
+                    _ => statement_visitor::walk_stmt(self, stmt),
+                }
+            }
+        }
+        let mut f = Find(false);
+        f.visit_body(body);
+        f.0
+    }
+    struct Count(usize);
+    impl<'a> StatementVisitor<'a> for Count {
+        fn visit_stmt(&mut self, stmt: &'a Stmt) {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    let params = f.parameters.iter().any(|p| p.annotation().is_some());
+                    if params || f.returns.is_some() {
+                        self.0 += 1;
+                    }
+                }
+                Stmt::ClassDef(c) if annotates_names(&c.body) => self.0 += 1,
+                _ => {}
+            }
+            statement_visitor::walk_stmt(self, stmt);
+        }
+    }
+    let future = suite.iter().any(|s| {
+        matches!(s, Stmt::ImportFrom(i)
+            if i.module.as_ref().is_some_and(|m| m.as_str() == "__future__")
+                && i.names.iter().any(|n| n.name.as_str() == "annotations"))
+    });
+    if future {
+        return 0;
+    }
+    let mut c = Count(usize::from(annotates_names(suite)));
+    c.visit_body(suite);
     c.0
 }

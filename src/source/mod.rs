@@ -32,6 +32,11 @@ pub struct NotInstrumented {
     pub comprehensions: usize,
     /// `class` bodies.
     pub class_bodies: usize,
+    /// PEP 649/749 annotation functions (`__annotate__`, what CPython 3.14+ compiles the
+    /// annotations of a function, class body or module into): `annotationlib` runs them
+    /// with fake globals, so hooks in them would misbehave. In `.pyc` files, the code
+    /// objects found; in `.py` files, the scopes whose annotations 3.14+ compiles into one.
+    pub annotate_functions: usize,
 }
 
 impl NotInstrumented {
@@ -40,6 +45,7 @@ impl NotInstrumented {
         self.lambdas += other.lambdas;
         self.comprehensions += other.comprehensions;
         self.class_bodies += other.class_bodies;
+        self.annotate_functions += other.annotate_functions;
     }
 }
 

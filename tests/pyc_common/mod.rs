@@ -1,4 +1,4 @@
-//! Shared by the .pyc corpus tests: finding the pyenv interpreters and compiling each one's
+//! Shared by the .pyc corpus tests: finding the interpreters and compiling each one's
 //! standard library into `.cache/pyc-corpus/3.X/` once (atomically, so tests running in
 //! parallel processes can share it).
 
@@ -11,36 +11,35 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn pyenv_root() -> PathBuf {
-    if let Ok(root) = std::env::var("PYENV_ROOT") {
-        return root.into();
+/// The interpreter of CPython `minor` (`"3.14"`), found by `scripts/pythons.py` (the one
+/// place tests and benchmarks find interpreters: `$EQUIP_PYTHON_3_X`, pyenv, the
+/// debian-cpython prefix, `PATH`), or why there is none.
+pub fn lookup_python(minor: &str) -> Result<PathBuf, String> {
+    let out = Command::new("python3")
+        .arg(repo().join("scripts/pythons.py"))
+        .arg(minor)
+        .output()
+        .map_err(|e| format!("running python3 scripts/pythons.py: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
-    if let Ok(out) = Command::new("pyenv").arg("root").output()
-        && out.status.success()
-    {
-        return String::from_utf8_lossy(&out.stdout).trim().into();
-    }
-    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
 }
 
-/// The newest pyenv CPython of `minor`.
+/// The interpreter of CPython `minor`, or `None` after printing why it is skipped;
+/// `EQUIP_REQUIRE_ALL_PYTHONS=1` turns a missing interpreter into a failure.
 pub fn find_python(minor: &str) -> Option<PathBuf> {
-    let dir = pyenv_root().join("versions");
-    let mut best: Option<(u32, PathBuf)> = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(patch) = name.strip_prefix(&format!("{minor}.")) else {
-            continue;
-        };
-        let Ok(patch) = patch.parse::<u32>() else {
-            continue;
-        };
-        let exe = entry.path().join("bin/python");
-        if exe.exists() && best.as_ref().is_none_or(|(p, _)| patch > *p) {
-            best = Some((patch, exe));
+    match lookup_python(minor) {
+        Ok(p) => Some(p),
+        Err(why) => {
+            if std::env::var_os("EQUIP_REQUIRE_ALL_PYTHONS").is_some() {
+                panic!("{why}");
+            }
+            eprintln!("SKIP: {why}");
+            None
         }
     }
-    best.map(|(_, p)| p)
 }
 
 /// Compiles the interpreter's stdlib into `.cache/pyc-corpus/<minor>` once.

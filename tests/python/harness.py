@@ -39,34 +39,24 @@ REAL_WHEELS = [
 ]
 
 
-def pyenv_root() -> Path:
-    """The pyenv root (``$PYENV_ROOT``, ``pyenv root``, or ``~/.pyenv``)."""
-    if os.environ.get("PYENV_ROOT"):
-        return Path(os.environ["PYENV_ROOT"])
-    try:
-        out = subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=True)
-        return Path(out.stdout.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return Path.home() / ".pyenv"
+# The one place that finds interpreters (override variable, pyenv, debian-cpython prefix,
+# PATH): scripts/pythons.py, shared with the benchmarks, the table generator and the Rust
+# tests.
+sys.path.insert(0, str(REPO / "scripts"))
+import pythons  # noqa: E402
 
-
-def find_python(minor: str) -> Path | None:
-    """The newest pyenv CPython ``minor`` (e.g. ``"3.11"``), or None."""
-    candidates = []
-    for exe in (pyenv_root() / "versions").glob(f"{minor}.*/bin/python"):
-        patch = exe.parent.parent.name[len(minor) + 1 :]
-        if patch.isdigit():
-            candidates.append((int(patch), exe))
-    return max(candidates)[1] if candidates else None
+pyenv_root = pythons.pyenv_root
+find_python = pythons.find_python
 
 
 def require_python(minor: str) -> Path:
-    """The interpreter for ``minor``; skips the test, saying so, when it is missing."""
+    """The interpreter for ``minor``; skips the test, saying where it looked, when it is
+    missing."""
     import pytest  # here, not at the top: the benchmarks reuse this module without pytest
 
-    exe = find_python(minor)
+    exe, why = pythons.lookup(minor)
     if exe is None:
-        pytest.skip(f"CPython {minor} is not installed under {pyenv_root()}/versions")
+        pytest.skip(why)
     return exe
 
 

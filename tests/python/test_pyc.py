@@ -97,16 +97,16 @@ def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Pat
     wheel = pyc_support.wheel_from_dir(SHAPES, "shapes", "1.0", tmp_path / "src")
     plain = pyc_support.sourceless(wheel, python, tmp_path / "plain")
     members = harness.wheel_members(plain)
-    # Pretend one module was compiled by Python 3.14 (magic 3627).
+    # Pretend one module was compiled by Python 3.16 (magic 3700, beyond the tables).
     data = bytearray(members["shapes/core.pyc"])
-    data[0:2] = (3627).to_bytes(2, "little")
+    data[0:2] = (3700).to_bytes(2, "little")
     members["shapes/core.pyc"] = bytes(data)
     future = pyc_support.write_wheel(tmp_path / "future" / plain.name, members,
                                      "shapes-1.0.dist-info")
     proc = harness.run_equip("instrument", future, "--config", probe_config,
                              "--out-dir", tmp_path / "out", check=False)
     assert proc.returncode == 1
-    assert "shapes/core.pyc" in proc.stderr and "Python 3.14" in proc.stderr, proc.stderr
+    assert "shapes/core.pyc" in proc.stderr and "Python 3.16" in proc.stderr, proc.stderr
 
     config = tmp_path / "skip.toml"
     config.write_text('on-unsupported-pyc = "skip"\n' + probe_config.read_text())
@@ -117,7 +117,7 @@ def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Pat
 
     data = json.loads(report.read_text())["wheels"][0]
     assert [s["member"] for s in data["skipped"]] == ["shapes/core.pyc"]
-    assert any("Python 3.14" in w for w in data["warnings"])
+    assert any("Python 3.16" in w for w in data["warnings"])
     assert [m["member"] for m in data["modules"]] == ["shapes/__init__.pyc"]
 
 

@@ -9,6 +9,8 @@ mod py310;
 mod py311;
 mod py312;
 mod py313;
+mod py314;
+mod py315;
 mod py38;
 mod py39;
 
@@ -136,6 +138,8 @@ impl OpTable {
             11 => &py311::TABLE,
             12 => &py312::TABLE,
             13 => &py313::TABLE,
+            14 => &py314::TABLE,
+            15 => &py315::TABLE,
             _ => return None,
         })
     }
@@ -154,8 +158,54 @@ impl OpTable {
     }
 }
 
+/// Version differences the injector needs, named (rather than `minor` comparisons at each
+/// use). Facts measured with each interpreter's `dis`.
+impl OpTable {
+    /// The `co_names` index an `IMPORT_NAME` argument refers to: from 3.15 the two low bits
+    /// are PEP 810 flags (bit 0 lazy, bit 1 eager).
+    pub fn import_name_index(&self, arg: u32) -> u32 {
+        if self.minor >= 15 { arg >> 2 } else { arg }
+    }
+
+    /// The bit of a `RESUME` argument (after a yield) that tells `gen.close()` the yield is
+    /// inside an exception handler besides the implicit one: 4 on 3.13 and 3.14, 8 from 3.15.
+    /// `None` before 3.13 (3.12 keeps that depth in `YIELD_VALUE`'s argument).
+    pub fn resume_except_depth_bit(&self) -> Option<u32> {
+        match self.minor {
+            0..=12 => None,
+            13 | 14 => Some(4),
+            _ => Some(8),
+        }
+    }
+
+    /// Whether `YIELD_VALUE`'s argument counts the enclosing exception handlers (3.12 only).
+    pub fn yield_value_counts_handlers(&self) -> bool {
+        self.minor == 12
+    }
+
+    /// Whether a subscript is `BINARY_OP 26` (3.14+) rather than `BINARY_SUBSCR`.
+    pub fn subscript_is_binary_op(&self) -> bool {
+        self.op("BINARY_SUBSCR").is_none()
+    }
+
+    /// Whether PEP 649/749 annotation functions (`__annotate__`) exist (3.14+).
+    pub fn has_annotate_functions(&self) -> bool {
+        self.minor >= 14
+    }
+
+    /// Whether an instruction of this name packs two local slots into its argument
+    /// (`LOAD_FAST_LOAD_FAST`, `STORE_FAST_STORE_FAST`, 3.14 `LOAD_FAST_BORROW_LOAD_FAST_BORROW`,
+    /// ...: high and low nibble).
+    pub fn packs_two_locals(name: &str) -> bool {
+        name.matches("FAST").count() == 2
+    }
+}
+
+/// `BINARY_OP`'s argument for a subscript (`NB_SUBSCR`, 3.14+).
+pub const NB_SUBSCR: u32 = 26;
+
 /// The CPython minor version a `.pyc` magic number belongs to, by the ranges of
-/// `Lib/importlib/_bootstrap_external.py` (3.8: 3400–3413 ... 3.14: 3600–3627), including
+/// `Lib/importlib/_bootstrap_external.py` (3.8: 3400–3413 ... 3.14: 3600–3627, 3.15 from 3650, 3.16 from 3700), including
 /// versions this crate cannot instrument. `None` when the number is not a known CPython 3
 /// magic.
 pub fn minor_of_magic(magic: u16) -> Option<u8> {
@@ -176,6 +226,7 @@ pub fn minor_of_magic(magic: u16) -> Option<u8> {
         3550..=3599 => 13,
         3600..=3649 => 14,
         3650..=3699 => 15,
+        3700..=3749 => 16,
         _ => return None,
     })
 }
@@ -193,6 +244,8 @@ mod tests {
             (11, 3495),
             (12, 3531),
             (13, 3571),
+            (14, 3627),
+            (15, 3666),
         ];
         for (minor, magic) in expected {
             let t = OpTable::for_minor(minor).unwrap();
@@ -202,8 +255,9 @@ mod tests {
             let ret = t.op("RETURN_VALUE").unwrap();
             assert!(t.info(ret).has(flags::NO_FALLTHROUGH));
         }
-        assert_eq!(minor_of_magic(3627), Some(14));
-        assert!(OpTable::for_minor(14).is_none());
+        assert_eq!(minor_of_magic(3700), Some(16));
+        assert!(OpTable::for_minor(16).is_none());
+        assert!(OpTable::for_minor(7).is_none());
     }
 
     #[test]
