@@ -40,7 +40,9 @@ from hostile_zip import (
 MB = 1 << 20
 DIST_INFO = "demo-1.0.dist-info"
 WHEEL_NAME = "demo-1.0-py3-none-any.whl"
-WHEEL_TEXT = b"Wheel-Version: 1.0\nGenerator: hostile-corpus\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+WHEEL_TEXT = (
+    b"Wheel-Version: 1.0\nGenerator: hostile-corpus\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+)
 METADATA_TEXT = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
 MOD_PY = b'''"""A small module."""
 
@@ -73,8 +75,13 @@ def base_files() -> dict[str, bytes]:
     }
 
 
-def record_text(files: dict[str, bytes], dist_info: str = DIST_INFO, algorithm: str = "sha256",
-                extra_rows: tuple[str, ...] = (), skip: tuple[str, ...] = ()) -> bytes:
+def record_text(
+    files: dict[str, bytes],
+    dist_info: str = DIST_INFO,
+    algorithm: str = "sha256",
+    extra_rows: tuple[str, ...] = (),
+    skip: tuple[str, ...] = (),
+) -> bytes:
     """A RECORD listing ``files`` (minus ``skip``) with ``algorithm`` hashes, then
     ``extra_rows``, then its own row."""
     rows = []
@@ -88,8 +95,14 @@ def record_text(files: dict[str, bytes], dist_info: str = DIST_INFO, algorithm: 
     return "".join(rows).encode("utf-8", "surrogateescape")
 
 
-def wheel_bytes(files: dict[str, bytes] | None = None, *, record: bytes | None = None,
-                dist_info: str = DIST_INFO, method: int = DEFLATED, **record_kw) -> bytes:
+def wheel_bytes(
+    files: dict[str, bytes] | None = None,
+    *,
+    record: bytes | None = None,
+    dist_info: str = DIST_INFO,
+    method: int = DEFLATED,
+    **record_kw,
+) -> bytes:
     """A wheel of ``files`` (default: the base wheel) with a RECORD computed for them
     (or ``record``)."""
     files = base_files() if files is None else files
@@ -127,6 +140,9 @@ class Inputs:
     out: str = "out"
     #: ``[tool.equip-wheel]`` body for the backend's project (instrumentation settings).
     backend_settings: str = ""
+    #: RLIMIT_FSIZE of the child in bytes (writes past it fail with EFBIG, as on a full
+    #: disk), or None.
+    file_size_limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,8 +186,9 @@ def _write(root: Path, name: str, data: bytes) -> str:
     return name
 
 
-def wheel_input(data: bytes | Callable[[], bytes], *, name: str = WHEEL_NAME,
-                config: str | None = None) -> Callable[[Path], Inputs]:
+def wheel_input(
+    data: bytes | Callable[[], bytes], *, name: str = WHEEL_NAME, config: str | None = None
+) -> Callable[[Path], Inputs]:
     """Inputs of a wheel case: the wheel ``name`` holding ``data``, an optional config."""
 
     def build(root: Path) -> Inputs:
@@ -195,16 +212,23 @@ def case(id: str, build: Callable[[Path], Inputs], code: int, **kw) -> None:
     CASES.append(Case(id, build, code, **kw))
 
 
-def bad_wheel(id: str, data: bytes | Callable[[], bytes], *names: str, name: str = WHEEL_NAME,
-              **kw) -> None:
+def bad_wheel(
+    id: str, data: bytes | Callable[[], bytes], *names: str, name: str = WHEEL_NAME, **kw
+) -> None:
     """A wheel both ``verify`` and ``instrument`` must refuse (exit 1, WheelError)."""
     kw.setdefault("api_errors", ("WheelError",))
     kw.setdefault("verify_ok", False)
     case(id, wheel_input(data, name=name), 1, names=names or (name,), **kw)
 
 
-def good_wheel(id: str, data: bytes | Callable[[], bytes], *names: str, name: str = WHEEL_NAME,
-               config: str | None = None, **kw) -> None:
+def good_wheel(
+    id: str,
+    data: bytes | Callable[[], bytes],
+    *names: str,
+    name: str = WHEEL_NAME,
+    config: str | None = None,
+    **kw,
+) -> None:
     """A valid wheel: exit 0, output verified (controls that keep the corpus honest)."""
     case(id, wheel_input(data, name=name, config=config), 0, names=names, verify_ok=True, **kw)
 
@@ -218,10 +242,17 @@ def _zip_cases() -> None:
     good_wheel("zip/control-stored-members", wheel_bytes(method=STORED))
 
     # Truncations and things that are not zips.
-    for label, cut in [("1-byte", 1), ("4-bytes", 4), ("21-bytes", 21), ("30-bytes", 30),
-                       ("quarter", len(valid) // 4), ("half", len(valid) // 2),
-                       ("in-central-directory", len(valid) - 60),
-                       ("in-end-record", len(valid) - 10), ("last-byte", len(valid) - 1)]:
+    for label, cut in [
+        ("1-byte", 1),
+        ("4-bytes", 4),
+        ("21-bytes", 21),
+        ("30-bytes", 30),
+        ("quarter", len(valid) // 4),
+        ("half", len(valid) // 2),
+        ("in-central-directory", len(valid) - 60),
+        ("in-end-record", len(valid) - 10),
+        ("last-byte", len(valid) - 1),
+    ]:
         bad_wheel(f"zip/truncated-{label}", valid[:cut])
     bad_wheel("zip/empty-file", b"")
     bad_wheel("zip/not-a-zip-text", b"this is not a zip archive\n" * 40)
@@ -230,10 +261,12 @@ def _zip_cases() -> None:
     bad_wheel("zip/not-a-zip-elf", b"\x7fELF\x02\x01\x01" + bytes(400))
     bad_wheel("zip/empty-archive", build_zip([]))
     bad_wheel("zip/end-record-only-garbage", b"PK\x05\x06" + b"\xff" * 18)
-    bad_wheel("zip/central-offset-past-eof",
-              valid[:-6] + struct.pack("<I", len(valid) * 4) + valid[-2:])
-    bad_wheel("zip/central-size-past-eof",
-              valid[:-10] + struct.pack("<I", 10 * len(valid)) + valid[-6:])
+    bad_wheel(
+        "zip/central-offset-past-eof", valid[:-6] + struct.pack("<I", len(valid) * 4) + valid[-2:]
+    )
+    bad_wheel(
+        "zip/central-size-past-eof", valid[:-10] + struct.pack("<I", 10 * len(valid)) + valid[-6:]
+    )
     bad_wheel("zip/entry-count-too-high", build_zip(entries_of(base_files()), count=60000))
 
     files = base_files()
@@ -277,8 +310,11 @@ def _zip_cases() -> None:
     bad_wheel("zip/deflate-stream-invalid", build_zip(es), "demo/mod.py")
 
     # Local header vs central directory.
-    for member, local in [("demo/mod.py", "demo/other.py"), ("demo/mod.py", "../evil.py"),
-                          (f"{DIST_INFO}/RECORD", f"{DIST_INFO}/RECORD.bak")]:
+    for member, local in [
+        ("demo/mod.py", "demo/other.py"),
+        ("demo/mod.py", "../evil.py"),
+        (f"{DIST_INFO}/RECORD", f"{DIST_INFO}/RECORD.bak"),
+    ]:
         es = entries_of(files)
         next(e for e in es if e.name == member).local_name = local
         slug = local.replace("/", "-").replace(".", "")
@@ -289,8 +325,12 @@ def _zip_cases() -> None:
     good_wheel("zip/control-local-extra-field", build_zip(es))
 
     # Duplicate names.
-    for member, second in [("demo/mod.py", MOD_PY), ("demo/mod.py", b"print('other')\n"),
-                           ("demo/data.bin", b"x"), (f"{DIST_INFO}/METADATA", METADATA_TEXT)]:
+    for member, second in [
+        ("demo/mod.py", MOD_PY),
+        ("demo/mod.py", b"print('other')\n"),
+        ("demo/data.bin", b"x"),
+        (f"{DIST_INFO}/METADATA", METADATA_TEXT),
+    ]:
         es = entries_of(files)
         es.insert(0, Entry(member, second))
         same = "same" if second == files[member] else "different"
@@ -300,17 +340,15 @@ def _zip_cases() -> None:
     bad_wheel("zip/duplicate-RECORD", build_zip(es), "RECORD")
     es = entries_of(files)
     es.append(Entry("demo/mod.py", MOD_PY, central_only=True))
-    bad_wheel("zip/duplicate-central-entry-same-local-header", lambda: _point_at(es, -1, 1),
-              "demo/mod.py")
+    bad_wheel(
+        "zip/duplicate-central-entry-same-local-header", lambda: _point_at(es, -1, 1), "demo/mod.py"
+    )
 
     # Overlapping entries.
-    bad_wheel("zip/overlap-two-names-one-local-header",
-              lambda: _overlap_same_header(files), "demo")
-    bad_wheel("zip/overlap-member-inside-another-stored", lambda: _overlap_nested(files),
-              "demo")
+    bad_wheel("zip/overlap-two-names-one-local-header", lambda: _overlap_same_header(files), "demo")
+    bad_wheel("zip/overlap-member-inside-another-stored", lambda: _overlap_nested(files), "demo")
     bad_wheel("zip/overlap-quoted-overlap-bomb", lambda: _overlap_bomb(files, 40), "demo")
-    bad_wheel("zip/overlap-central-directory-inside-data", lambda: _overlap_central(files),
-              "demo")
+    bad_wheel("zip/overlap-central-directory-inside-data", lambda: _overlap_central(files), "demo")
 
     # Encryption, compression methods, links.
     es = entries_of(files)
@@ -319,17 +357,28 @@ def _zip_cases() -> None:
     es = entries_of(files)
     next(e for e in es if e.name == "demo/data.bin").flags |= 0x41
     bad_wheel("zip/strong-encryption-flag", build_zip(es), "demo/data.bin")
-    for method, label in [(1, "shrink"), (6, "implode"), (9, "deflate64"), (12, "bzip2"),
-                          (14, "lzma"), (93, "zstd"), (95, "xz"), (99, "aes"), (0xFFFF, "65535")]:
+    for method, label in [
+        (1, "shrink"),
+        (6, "implode"),
+        (9, "deflate64"),
+        (12, "bzip2"),
+        (14, "lzma"),
+        (93, "zstd"),
+        (95, "xz"),
+        (99, "aes"),
+        (0xFFFF, "65535"),
+    ]:
         es = entries_of(files)
         e = next(e for e in es if e.name == "demo/mod.py")
         e.payload = deflate(e.data)
         e.method = method
         bad_wheel(f"zip/compression-method-{label}", build_zip(es), "demo/mod.py")
-    for member, mode, label in [("demo/mod.py", 0o120777, "symlink"),
-                                ("demo/data.bin", 0o120777, "symlink-data"),
-                                ("demo/data.bin", 0o020644, "char-device"),
-                                ("demo/data.bin", 0o010644, "fifo")]:
+    for member, mode, label in [
+        ("demo/mod.py", 0o120777, "symlink"),
+        ("demo/data.bin", 0o120777, "symlink-data"),
+        ("demo/data.bin", 0o020644, "char-device"),
+        ("demo/data.bin", 0o010644, "fifo"),
+    ]:
         es = entries_of(files)
         next(e for e in es if e.name == member).external_attr = mode << 16
         bad_wheel(f"zip/member-mode-{label}", build_zip(es), member)
@@ -351,7 +400,6 @@ def _zip_cases() -> None:
     e.size = 0xFFFFFFFF
     e.central_extra = struct.pack("<HHQ", 1, 8, 1 << 40)
     bad_wheel("zip/zip64-extra-size-1tib", build_zip(es), "demo/mod.py")
-
 
 
 def _point_at(entries: list[Entry], index: int, target: int) -> bytes:
@@ -431,8 +479,7 @@ def _overlap_bomb(files: dict[str, bytes], n: int) -> bytes:
     offset = len(out)
     out += headers[names[0]] + contents[names[0]]
     for name in names:
-        central.append(Entry(name, contents[name], method=STORED, offset=offset,
-                             central_only=True))
+        central.append(Entry(name, contents[name], method=STORED, offset=offset, central_only=True))
         offset += len(headers[name])
     rec = Entry(f"{DIST_INFO}/RECORD", record, offset=len(out), central_only=True)
     out += local_header(rec, rec.stored_payload()) + rec.stored_payload()
@@ -561,25 +608,31 @@ def _wheel_cases() -> None:
     files = base_files()
     valid = wheel_bytes()
     # File names.
-    for label, name in [("no-tags", "demo.whl"), ("too-few-parts", "demo-1.0-py3-none.whl"),
-                        ("zip-suffix", "demo-1.0-py3-none-any.zip"),
-                        ("txt-suffix", "demo-1.0-py3-none-any.whl.txt"),
-                        ("empty-name", "-1.0-py3-none-any.whl"),
-                        ("build-tag-not-digit", "demo-1.0-abc-py3-none-any.whl"),
-                        ("too-many-parts", "demo-1.0-1-2-py3-none-any.whl"),
-                        ("bad-version", "demo-1..0!!-py3-none-any.whl"),
-                        ("escape-in-name", "demo\x1b[2J-1.0-py3-none-any.whl"),
-                        ("newline-in-name", "demo\nx-1.0-py3-none-any.whl")]:
+    for label, name in [
+        ("no-tags", "demo.whl"),
+        ("too-few-parts", "demo-1.0-py3-none.whl"),
+        ("zip-suffix", "demo-1.0-py3-none-any.zip"),
+        ("txt-suffix", "demo-1.0-py3-none-any.whl.txt"),
+        ("empty-name", "-1.0-py3-none-any.whl"),
+        ("build-tag-not-digit", "demo-1.0-abc-py3-none-any.whl"),
+        ("too-many-parts", "demo-1.0-1-2-py3-none-any.whl"),
+        ("bad-version", "demo-1..0!!-py3-none-any.whl"),
+        ("escape-in-name", "demo\x1b[2J-1.0-py3-none-any.whl"),
+        ("newline-in-name", "demo\nx-1.0-py3-none-any.whl"),
+    ]:
         visible = name.split("\x1b")[0].split("\n")[0] or name
         bad_wheel(f"wheel/file-name-{label}", valid, visible, name=name, backend=False)
-    bad_wheel("wheel/file-name-other-distribution", valid, "other",
-              name="other-1.0-py3-none-any.whl")
+    bad_wheel(
+        "wheel/file-name-other-distribution", valid, "other", name="other-1.0-py3-none-any.whl"
+    )
     bad_wheel("wheel/file-name-other-version", valid, "2.0", name="demo-2.0-py3-none-any.whl")
     good_wheel("wheel/control-build-tag", valid, name="demo-1.0-1-py3-none-any.whl")
 
     # dist-info.
     no_dist = {k: v for k, v in files.items() if not k.startswith(DIST_INFO)}
-    bad_wheel("wheel/missing-dist-info", lambda: build_zip([Entry(n, d) for n, d in no_dist.items()]))
+    bad_wheel(
+        "wheel/missing-dist-info", lambda: build_zip([Entry(n, d) for n, d in no_dist.items()])
+    )
     two = dict(files)
     two["other-1.0.dist-info/METADATA"] = METADATA_TEXT.replace(b"demo", b"other")
     two["other-1.0.dist-info/WHEEL"] = WHEEL_TEXT
@@ -588,13 +641,13 @@ def _wheel_cases() -> None:
     two_records["other-1.0.dist-info/RECORD"] = record_text(files, "other-1.0.dist-info")
     bad_wheel("wheel/two-records-two-dist-info", wheel_bytes(two_records), "dist-info")
     nested = {("demo/" + k if k.startswith(DIST_INFO) else k): v for k, v in files.items()}
-    bad_wheel("wheel/dist-info-nested", wheel_bytes(nested, dist_info="demo/" + DIST_INFO),
-              "dist-info")
+    bad_wheel(
+        "wheel/dist-info-nested", wheel_bytes(nested, dist_info="demo/" + DIST_INFO), "dist-info"
+    )
     for missing in ["METADATA", "WHEEL"]:
         fs = {k: v for k, v in files.items() if k != f"{DIST_INFO}/{missing}"}
         bad_wheel(f"wheel/missing-{missing}", wheel_bytes(fs), missing)
-    bad_wheel("wheel/missing-RECORD", build_zip([Entry(n, d) for n, d in files.items()]),
-              "RECORD")
+    bad_wheel("wheel/missing-RECORD", build_zip([Entry(n, d) for n, d in files.items()]), "RECORD")
     stray = dict(files)
     stray[f"{DIST_INFO}/sub/RECORD"] = b"x,,\n"
     good_wheel("wheel/control-nested-file-named-RECORD", wheel_bytes(stray))
@@ -604,20 +657,29 @@ def _wheel_cases() -> None:
         return wheel_bytes(files, record=record_text(files, **kw))
 
     bad_wheel("wheel/record-empty", wheel_bytes(files, record=b""), "RECORD")
-    bad_wheel("wheel/record-only-itself", wheel_bytes(files, record=f"{DIST_INFO}/RECORD,,\n".encode()),
-              "RECORD")
+    bad_wheel(
+        "wheel/record-only-itself",
+        wheel_bytes(files, record=f"{DIST_INFO}/RECORD,,\n".encode()),
+        "RECORD",
+    )
     bad_wheel("wheel/record-missing-row", rec(skip=("demo/data.bin",)), "demo/data.bin")
-    bad_wheel("wheel/record-extra-row", rec(extra_rows=("demo/ghost.py,sha256=" + "A" * 43 + ",3",)),
-              "demo/ghost.py")
+    bad_wheel(
+        "wheel/record-extra-row",
+        rec(extra_rows=("demo/ghost.py,sha256=" + "A" * 43 + ",3",)),
+        "demo/ghost.py",
+    )
     bad_wheel("wheel/record-md5", rec(algorithm="md5"), "demo")
     bad_wheel("wheel/record-sha1", rec(algorithm="sha1"), "demo")
     good_wheel("wheel/record-sha384", rec(algorithm="sha384"))
     good_wheel("wheel/record-sha512", rec(algorithm="sha512"))
     mixed = record_text(files).replace(
         f"demo/mod.py,{record_hash(MOD_PY)}".encode(),
-        f"demo/mod.py,{record_hash(MOD_PY, 'sha512')}".encode())
+        f"demo/mod.py,{record_hash(MOD_PY, 'sha512')}".encode(),
+    )
     good_wheel("wheel/record-mixed-sha256-sha512", wheel_bytes(files, record=mixed))
-    good_wheel("wheel/record-crlf", wheel_bytes(files, record=record_text(files).replace(b"\n", b"\r\n")))
+    good_wheel(
+        "wheel/record-crlf", wheel_bytes(files, record=record_text(files).replace(b"\n", b"\r\n"))
+    )
     comma = dict(files)
     comma["demo/a,b.txt"] = b"comma\n"
     good_wheel("wheel/record-quoted-comma-path", wheel_bytes(comma))
@@ -625,8 +687,11 @@ def _wheel_cases() -> None:
     def edit(old: str, new: str, member: str, label: str) -> None:
         text = record_text(files).decode()
         assert old in text, old
-        bad_wheel(f"wheel/record-{label}", wheel_bytes(files, record=text.replace(old, new, 1).encode()),
-                  member)
+        bad_wheel(
+            f"wheel/record-{label}",
+            wheel_bytes(files, record=text.replace(old, new, 1).encode()),
+            member,
+        )
 
     good = record_hash(MOD_PY)
     edit(good, "sha256=" + "A" * 43, "demo/mod.py", "wrong-hash")
@@ -640,51 +705,88 @@ def _wheel_cases() -> None:
     edit(f"{good},{len(MOD_PY)}", f"{good},{len(MOD_PY) + 1}", "demo/mod.py", "wrong-size")
     edit(f"{good},{len(MOD_PY)}", f"{good},-1", "demo/mod.py", "negative-size")
     edit(f"{good},{len(MOD_PY)}", f"{good},12abc", "demo/mod.py", "size-not-a-number")
-    edit(f"{good},{len(MOD_PY)}", f"{good},99999999999999999999999", "demo/mod.py",
-         "size-overflow")
+    edit(f"{good},{len(MOD_PY)}", f"{good},99999999999999999999999", "demo/mod.py", "size-overflow")
     edit(f"{good},{len(MOD_PY)}", f"{good}", "RECORD", "two-columns")
     edit(f"{good},{len(MOD_PY)}", f"{good},{len(MOD_PY)},extra", "RECORD", "four-columns")
-    edit(f"{DIST_INFO}/RECORD,,", f"{DIST_INFO}/RECORD,sha256={'A' * 43},100", "RECORD",
-         "own-row-with-hash")
-    edit("demo/mod.py,", "demo/mod.py,sha256=" + "B" * 43 + ",1\ndemo/mod.py,", "demo/mod.py",
-         "duplicate-row")
+    edit(
+        f"{DIST_INFO}/RECORD,,",
+        f"{DIST_INFO}/RECORD,sha256={'A' * 43},100",
+        "RECORD",
+        "own-row-with-hash",
+    )
+    edit(
+        "demo/mod.py,",
+        "demo/mod.py,sha256=" + "B" * 43 + ",1\ndemo/mod.py,",
+        "demo/mod.py",
+        "duplicate-row",
+    )
     edit("demo/mod.py,", '"demo/mod.py,', "RECORD", "unterminated-quote")
-    bad_wheel("wheel/record-not-utf8",
-              wheel_bytes(files, record=record_text(files) + b"demo/\xff\xfe.py,,\n"), "RECORD")
-    bad_wheel("wheel/record-nul-byte",
-              wheel_bytes(files, record=record_text(files).replace(b"demo/mod.py", b"demo/mod\x00.py", 1)),
-              "RECORD")
-    bad_wheel("wheel/record-directory-row",
-              wheel_bytes(files, record=record_text(files, extra_rows=("demo/,,",))), "demo/")
+    bad_wheel(
+        "wheel/record-not-utf8",
+        wheel_bytes(files, record=record_text(files) + b"demo/\xff\xfe.py,,\n"),
+        "RECORD",
+    )
+    bad_wheel(
+        "wheel/record-nul-byte",
+        wheel_bytes(
+            files, record=record_text(files).replace(b"demo/mod.py", b"demo/mod\x00.py", 1)
+        ),
+        "RECORD",
+    )
+    bad_wheel(
+        "wheel/record-directory-row",
+        wheel_bytes(files, record=record_text(files, extra_rows=("demo/,,",))),
+        "demo/",
+    )
 
     # Hostile paths, as archive members (listed in RECORD) and as RECORD rows only.
     for label, path, visible in HOSTILE_PATHS:
         fs = dict(files)
         fs[path] = b"evil = 1\n"
         bad_wheel(f"wheel/member-path-{label}", wheel_bytes(fs), visible)
-        row = ('"' + path.replace('"', '""') + '"' if any(c in path for c in ',"\n\r') else path)
-        bad_wheel(f"wheel/record-path-{label}",
-                  wheel_bytes(files, record=record_text(files, extra_rows=(f"{row},sha256={'A' * 43},9",))),
-                  visible)
-    bad_wheel("wheel/record-quoted-newline-path-only", wheel_bytes(
-        files, record=record_text(files).replace(b"demo/data.bin,", b'"demo/data\n.bin",', 1)),
-        ".bin")
+        row = '"' + path.replace('"', '""') + '"' if any(c in path for c in ',"\n\r') else path
+        bad_wheel(
+            f"wheel/record-path-{label}",
+            wheel_bytes(
+                files, record=record_text(files, extra_rows=(f"{row},sha256={'A' * 43},9",))
+            ),
+            visible,
+        )
+    bad_wheel(
+        "wheel/record-quoted-newline-path-only",
+        wheel_bytes(
+            files, record=record_text(files).replace(b"demo/data.bin,", b'"demo/data\n.bin",', 1)
+        ),
+        ".bin",
+    )
 
     # Already instrumented.
     prov = dict(files)
     prov[f"{DIST_INFO}/equip-wheel.json"] = b'{"tool": "equip-wheel"}\n'
-    bad_wheel("wheel/already-instrumented-provenance", wheel_bytes(prov), "already instrumented",
-              verify_ok=True)
-    bad_wheel("wheel/already-instrumented-real-output", _instrumented_twice,
-              "already instrumented", verify_ok=True)
+    bad_wheel(
+        "wheel/already-instrumented-provenance",
+        wheel_bytes(prov),
+        "already instrumented",
+        verify_ok=True,
+    )
+    bad_wheel(
+        "wheel/already-instrumented-real-output",
+        _instrumented_twice,
+        "already instrumented",
+        verify_ok=True,
+    )
     elsewhere = dict(files)
     elsewhere["demo/equip-wheel.json"] = b"{}\n"
     good_wheel("wheel/control-provenance-name-outside-dist-info", wheel_bytes(elsewhere))
 
     # WHEEL file.
-    for label, text in [("version-2", b"Wheel-Version: 2.0\n"), ("version-99", b"Wheel-Version: 99.1\n"),
-                        ("version-garbage", b"Wheel-Version: one\n"), ("version-missing", b""),
-                        ("version-empty", b"Wheel-Version:\n")]:
+    for label, text in [
+        ("version-2", b"Wheel-Version: 2.0\n"),
+        ("version-99", b"Wheel-Version: 99.1\n"),
+        ("version-garbage", b"Wheel-Version: one\n"),
+        ("version-missing", b""),
+        ("version-empty", b"Wheel-Version:\n"),
+    ]:
         fs = dict(files)
         fs[f"{DIST_INFO}/WHEEL"] = text + b"Root-Is-Purelib: true\nTag: py3-none-any\n"
         bad_wheel(f"wheel/WHEEL-{label}", wheel_bytes(fs), "WHEEL")
@@ -696,8 +798,12 @@ def _wheel_cases() -> None:
     for sig in ["RECORD.jws", "RECORD.p7s"]:
         fs = dict(files)
         fs[f"{DIST_INFO}/{sig}"] = b'{"signatures": []}\n'
-        good_wheel(f"wheel/signature-{sig}", wheel_bytes(fs, skip=(f"{DIST_INFO}/{sig}",)), sig,
-                   check_output=_lacks(f"{DIST_INFO}/{sig}"))
+        good_wheel(
+            f"wheel/signature-{sig}",
+            wheel_bytes(fs, skip=(f"{DIST_INFO}/{sig}",)),
+            sig,
+            check_output=_lacks(f"{DIST_INFO}/{sig}"),
+        )
 
 
 def _lacks(member: str) -> Callable[[Path], None]:
@@ -719,8 +825,11 @@ def _instrumented_twice() -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / WHEEL_NAME
         src.write_bytes(wheel_bytes())
-        proc = subprocess.run([equip_wheel_binary(), "instrument", "-q", str(src), "-o",
-                               str(Path(tmp) / "out")], capture_output=True, text=True)
+        proc = subprocess.run(
+            [equip_wheel_binary(), "instrument", "-q", str(src), "-o", str(Path(tmp) / "out")],
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, proc.stderr
         del harness
         return (Path(tmp) / "out" / WHEEL_NAME).read_bytes()
@@ -746,8 +855,7 @@ FAIL = 'preset = "calls"\non-syntax-error = "fail"\n'
 FUNCTION = b"\n\ndef f():\n    return 1\n"
 
 
-def _module_case(id: str, member: str, source: bytes, *, bad: bool,
-                 legit_member: int = 0) -> None:
+def _module_case(id: str, member: str, source: bytes, *, bad: bool, legit_member: int = 0) -> None:
     """A wheel whose ``member`` holds ``source``. ``bad``: CPython refuses it, so the default
     policy skips it with a warning naming it, and ``on-syntax-error = "fail"`` fails the
     wheel naming it."""
@@ -755,11 +863,23 @@ def _module_case(id: str, member: str, source: bytes, *, bad: bool,
     fs[member] = source + FUNCTION
     data = lambda: wheel_bytes(fs)  # noqa: E731
     if bad:
-        case(f"{id}-default-policy", wheel_input(data), 0, names=(member,), verify_ok=True,
-             legit_member=legit_member or len(source))
-        case(f"{id}-fail-policy", wheel_input(data, config=FAIL), 1, names=(member,),
-             api_errors=("InstrumentError",), verify_ok=True,
-             legit_member=legit_member or len(source))
+        case(
+            f"{id}-default-policy",
+            wheel_input(data),
+            0,
+            names=(member,),
+            verify_ok=True,
+            legit_member=legit_member or len(source),
+        )
+        case(
+            f"{id}-fail-policy",
+            wheel_input(data, config=FAIL),
+            1,
+            names=(member,),
+            api_errors=("InstrumentError",),
+            verify_ok=True,
+            legit_member=legit_member or len(source),
+        )
     else:
         case(id, wheel_input(data), 0, verify_ok=True, legit_member=legit_member or len(source))
 
@@ -815,7 +935,7 @@ def _marker_code(replacement: bytes) -> bytes:
     data = _code('def f():\n    return 1\n\n\nx = b"MARKERMARKER"\n')
     i = data.find(b"MARKERMARKER")
     assert data[i - 5] == ord("s"), "marker bytes object is not a plain 's' record"
-    return data[: i - 5] + replacement + data[i + 12:]
+    return data[: i - 5] + replacement + data[i + 12 :]
 
 
 def _dag_code(depth: int) -> bytes:
@@ -824,11 +944,15 @@ def _dag_code(depth: int) -> bytes:
     prev = compile("def leaf(): return 1", "demo/fast.py", "exec").co_consts[0]
     template = compile("def f(): pass", "demo/fast.py", "exec").co_consts[0]
     for i in range(depth):
-        prev = template.replace(co_consts=(None, prev, prev), co_name=f"f{i}",
-                                **({"co_qualname": f"f{i}"} if hasattr(template, "co_qualname") else {}))
+        prev = template.replace(
+            co_consts=(None, prev, prev),
+            co_name=f"f{i}",
+            **({"co_qualname": f"f{i}"} if hasattr(template, "co_qualname") else {}),
+        )
     module = compile("def f(): pass", "demo/fast.py", "exec")
-    module = module.replace(co_consts=tuple(prev if isinstance(c, type(prev)) else c
-                                            for c in module.co_consts))
+    module = module.replace(
+        co_consts=tuple(prev if isinstance(c, type(prev)) else c for c in module.co_consts)
+    )
     return marshal.dumps(module)
 
 
@@ -857,24 +981,54 @@ def _module_cases() -> None:
     ]
     for label, src in bad_sources:
         _module_case(f"module/py-{label}", "demo/bad.py", src, bad=True)
-    for kind in ["plus", "attr", "not", "parens", "lists", "unary-minus", "calls", "subscripts",
-                 "lambda", "power", "ternary", "fstring"]:
+    for kind in [
+        "plus",
+        "attr",
+        "not",
+        "parens",
+        "lists",
+        "unary-minus",
+        "calls",
+        "subscripts",
+        "lambda",
+        "power",
+        "ternary",
+        "fstring",
+    ]:
         _module_case(f"module/py-deep-40000-{kind}", "demo/deep.py", _deep(40000, kind), bad=True)
-    _module_case("module/py-deep-1000000-parens", "demo/deep.py", _deep(1_000_000, "parens"),
-                 bad=True)
+    _module_case(
+        "module/py-deep-1000000-parens", "demo/deep.py", _deep(1_000_000, "parens"), bad=True
+    )
     # Valid sources that stress the reader (CPython compiles them).
     _module_case("module/py-control-deep-parens-150", "demo/ok.py", _deep(150, "parens"), bad=False)
     _module_case("module/py-control-plus-chain-500", "demo/ok.py", _deep(500, "plus"), bad=False)
-    _module_case("module/py-control-latin1-coding", "demo/ok.py",
-                 b"# -*- coding: latin-1 -*-\ndef f():\n    return '\xe9'\n", bad=False)
-    _module_case("module/py-control-bom", "demo/ok.py", b"\xef\xbb\xbfdef f():\n    return 1\n",
-                 bad=False)
-    _module_case("module/py-control-huge-line-8mib", "demo/ok.py",
-                 b"def f():\n    return '" + b"a" * (8 * MB) + b"'\n", bad=False)
-    _module_case("module/py-control-100k-statements-one-line", "demo/ok.py",
-                 b"def f():\n    " + b"x = 1; " * 100_000 + b"return x\n", bad=False)
-    _module_case("module/py-control-form-feed-crlf", "demo/ok.py",
-                 b"\x0cdef f():\r\n    return 1\r\n", bad=False)
+    _module_case(
+        "module/py-control-latin1-coding",
+        "demo/ok.py",
+        b"# -*- coding: latin-1 -*-\ndef f():\n    return '\xe9'\n",
+        bad=False,
+    )
+    _module_case(
+        "module/py-control-bom", "demo/ok.py", b"\xef\xbb\xbfdef f():\n    return 1\n", bad=False
+    )
+    _module_case(
+        "module/py-control-huge-line-8mib",
+        "demo/ok.py",
+        b"def f():\n    return '" + b"a" * (8 * MB) + b"'\n",
+        bad=False,
+    )
+    _module_case(
+        "module/py-control-100k-statements-one-line",
+        "demo/ok.py",
+        b"def f():\n    " + b"x = 1; " * 100_000 + b"return x\n",
+        bad=False,
+    )
+    _module_case(
+        "module/py-control-form-feed-crlf",
+        "demo/ok.py",
+        b"\x0cdef f():\r\n    return 1\r\n",
+        bad=False,
+    )
 
     # .pyc members (sourceless). Refused by default, naming the member.
     code = _code("def f():\n    return 1\n")
@@ -901,25 +1055,49 @@ def _module_cases() -> None:
     for label, data in pyc_bad:
         fs = base_files()
         fs["demo/fast.pyc"] = data
-        case(f"module/pyc-{label}", wheel_input(lambda fs=fs: wheel_bytes(fs)), 1,
-             names=("demo/fast.pyc",), api_errors=("InstrumentError", "WheelError"),
-             verify_ok=True)
-    for label, magic in [("python-2.7", b"\x03\xf3\r\n"), ("python-3.6", struct.pack("<H", 3379) + b"\r\n"),
-                         ("python-3.7", struct.pack("<H", 3394) + b"\r\n")]:
+        case(
+            f"module/pyc-{label}",
+            wheel_input(lambda fs=fs: wheel_bytes(fs)),
+            1,
+            names=("demo/fast.pyc",),
+            api_errors=("InstrumentError", "WheelError"),
+            verify_ok=True,
+        )
+    for label, magic in [
+        ("python-2.7", b"\x03\xf3\r\n"),
+        ("python-3.6", struct.pack("<H", 3379) + b"\r\n"),
+        ("python-3.7", struct.pack("<H", 3394) + b"\r\n"),
+    ]:
         fs = base_files()
         fs["demo/fast.pyc"] = _pyc(code, magic=magic)
-        case(f"module/pyc-unsupported-{label}", wheel_input(lambda fs=fs: wheel_bytes(fs)), 1,
-             names=("demo/fast.pyc",), api_errors=("InstrumentError", "WheelError"),
-             verify_ok=True)
-        case(f"module/pyc-unsupported-{label}-skip",
-             wheel_input(lambda fs=fs: wheel_bytes(fs),
-                         config='preset = "calls"\non-unsupported-pyc = "skip"\n'),
-             0, names=("demo/fast.pyc",), verify_ok=True)
+        case(
+            f"module/pyc-unsupported-{label}",
+            wheel_input(lambda fs=fs: wheel_bytes(fs)),
+            1,
+            names=("demo/fast.pyc",),
+            api_errors=("InstrumentError", "WheelError"),
+            verify_ok=True,
+        )
+        case(
+            f"module/pyc-unsupported-{label}-skip",
+            wheel_input(
+                lambda fs=fs: wheel_bytes(fs),
+                config='preset = "calls"\non-unsupported-pyc = "skip"\n',
+            ),
+            0,
+            names=("demo/fast.pyc",),
+            verify_ok=True,
+        )
     for depth in [24, 40, 64]:
         fs = base_files()
         fs["demo/fast.pyc"] = _pyc(_dag_code(depth))
-        case(f"module/pyc-marshal-dag-depth-{depth}", wheel_input(lambda fs=fs: wheel_bytes(fs)),
-             0, verify_ok=True, check_output=_small_output(200 * depth + 20_000))
+        case(
+            f"module/pyc-marshal-dag-depth-{depth}",
+            wheel_input(lambda fs=fs: wheel_bytes(fs)),
+            0,
+            verify_ok=True,
+            check_output=_small_output(200 * depth + 20_000),
+        )
     fs = base_files()
     fs["demo/fast.pyc"] = _pyc(code)
     case("module/pyc-control-valid", wheel_input(lambda: wheel_bytes(fs)), 0, verify_ok=True)
@@ -958,15 +1136,22 @@ def config_input(text: str | bytes, *, name: str = "cfg.toml") -> Callable[[Path
         data = text.encode() if isinstance(text, str) else text
         cfg = _write(root, name, data)
         settings = data.decode("utf-8", "replace") if isinstance(text, str) else ""
-        return Inputs(root, [wheel, "-c", cfg], wheel=wheel, config=cfg,
-                      backend_settings=settings)
+        return Inputs(root, [wheel, "-c", cfg], wheel=wheel, config=cfg, backend_settings=settings)
 
     return build
 
 
 def bad_config(id: str, text: str | bytes, *names: str, backend: bool = True, **kw) -> None:
-    case(id, config_input(text), 2, names=names or ("cfg.toml",), api_errors=("ConfigError",),
-         load_config=True, backend=backend and isinstance(text, str), **kw)
+    case(
+        id,
+        config_input(text),
+        2,
+        names=names or ("cfg.toml",),
+        api_errors=("ConfigError",),
+        load_config=True,
+        backend=backend and isinstance(text, str),
+        **kw,
+    )
 
 
 def good_config(id: str, text: str, **kw) -> None:
@@ -976,10 +1161,14 @@ def good_config(id: str, text: str, **kw) -> None:
 def _config_cases() -> None:
     good_config("config/control-empty", "")
     good_config("config/control-hooks", '[hooks]\nfunction-enter = "print({qualname})"\n')
-    good_config("config/control-break-in-loop",
-                '[hooks]\nfunction-enter = """\nfor i in range(1):\n    break\n"""\n')
-    good_config("config/control-setup-import-star",
-                '[hooks]\nimports = ["from os import *"]\nfunction-enter = "pass"\n')
+    good_config(
+        "config/control-break-in-loop",
+        '[hooks]\nfunction-enter = """\nfor i in range(1):\n    break\n"""\n',
+    )
+    good_config(
+        "config/control-setup-import-star",
+        '[hooks]\nimports = ["from os import *"]\nfunction-enter = "pass"\n',
+    )
     # Unknown keys and wrong types.
     bad_config("config/unknown-top-level-key", "colour = 1\n", "colour")
     bad_config("config/unknown-select-key", '[select]\nmodulez = ["x"]\n', "modulez")
@@ -1004,9 +1193,21 @@ def _config_cases() -> None:
         ("preset-int", "preset = 3\n", "preset"),
         ("preset-unknown", 'preset = "nope"\n', "preset"),
         ("probes-not-array", '[probes]\nmodule = "demo.mod"\n', "probes"),
-        ("probe-line-string", '[[probes]]\nmodule = "demo.mod"\nline = "5"\nsnippet = "pass"\n', "line"),
-        ("probe-line-zero", '[[probes]]\nmodule = "demo.mod"\nline = 0\nsnippet = "pass"\n', "line"),
-        ("probe-line-negative", '[[probes]]\nmodule = "demo.mod"\nline = -3\nsnippet = "pass"\n', "line"),
+        (
+            "probe-line-string",
+            '[[probes]]\nmodule = "demo.mod"\nline = "5"\nsnippet = "pass"\n',
+            "line",
+        ),
+        (
+            "probe-line-zero",
+            '[[probes]]\nmodule = "demo.mod"\nline = 0\nsnippet = "pass"\n',
+            "line",
+        ),
+        (
+            "probe-line-negative",
+            '[[probes]]\nmodule = "demo.mod"\nline = -3\nsnippet = "pass"\n',
+            "line",
+        ),
         ("probe-missing-snippet", '[[probes]]\nmodule = "demo.mod"\nline = 5\n', "snippet"),
         ("output-local-version-bad", '[output]\nlocal-version = "bad version!"\n', "local-version"),
         ("output-local-version-empty", '[output]\nlocal-version = ""\n', "local-version"),
@@ -1018,50 +1219,88 @@ def _config_cases() -> None:
     ]:
         bad_config(f"config/type-{label}", text, key)
     # Globs.
-    for label, glob in [("unclosed-class", "[abc"), ("unclosed-brace", "{a,b"),
-                        ("unclosed-brace-nested", "{a,[b}")]:
+    for label, glob in [
+        ("unclosed-class", "[abc"),
+        ("unclosed-brace", "{a,b"),
+        ("unclosed-brace-nested", "{a,[b}"),
+    ]:
         bad_config(f"config/glob-{label}", f'[select]\nmodules = ["{glob}"]\n', "modules")
     # TOML syntax and encoding.
     bad_config("config/toml-syntax", "[hooks\nx = 1\n", "cfg.toml")
     bad_config("config/toml-duplicate-key", 'preset = "calls"\npreset = "trace"\n', "preset")
-    bad_config("config/toml-not-utf8", b"preset = \"\xff\xfe\"\n", "cfg.toml")
+    bad_config("config/toml-not-utf8", b'preset = "\xff\xfe"\n', "cfg.toml")
     bad_config("config/toml-nul-byte", b"preset = 1\x00\n", "cfg.toml")
-    bad_config("config/toml-deep-arrays-100000", "x = " + "[" * 100_000 + "]" * 100_000 + "\n",
-               "cfg.toml")
-    bad_config("config/toml-deep-inline-tables-50000",
-               "x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n", "cfg.toml")
+    bad_config(
+        "config/toml-deep-arrays-100000", "x = " + "[" * 100_000 + "]" * 100_000 + "\n", "cfg.toml"
+    )
+    bad_config(
+        "config/toml-deep-inline-tables-50000",
+        "x = " + "{a = " * 50_000 + "1" + "}" * 50_000 + "\n",
+        "cfg.toml",
+    )
     bad_config("config/toml-deep-dotted-key", "a" + ".a" * 50_000 + " = 1\n", "cfg.toml")
-    bad_config("config/toml-huge-integer", "[hooks]\nfunction-enter = 99999999999999999999999\n",
-               "cfg.toml")
+    bad_config(
+        "config/toml-huge-integer",
+        "[hooks]\nfunction-enter = 99999999999999999999999\n",
+        "cfg.toml",
+    )
     # Snippets and placeholders.
     for label, snippet in BAD_SNIPPETS:
         for key in SNIPPET_KEYS:
             text = f"[hooks]\n{key} = {_toml_str(snippet)}\n"
             bad_config(f"config/snippet-{label}-{key}", text, key)
-    for label, snippet in [("break", "break"), ("future-import-late", "from __future__ import annotations"),
-                           ("nul", "x = 1\u0000"), ("global-after-use", "x = 1\nglobal x"),
-                           ("nested-brackets-5000", "(" * 5000 + ")" * 5000)]:
-        bad_config(f"config/snippet-{label}-setup",
-                   f"[hooks]\nsetup = {_toml_str(snippet)}\nfunction-enter = \"pass\"\n", "setup")
-    bad_config("config/snippet-import-future-in-imports",
-               '[hooks]\nimports = ["from __future__ import annotations"]\n', "imports")
+    for label, snippet in [
+        ("break", "break"),
+        ("future-import-late", "from __future__ import annotations"),
+        ("nul", "x = 1\u0000"),
+        ("global-after-use", "x = 1\nglobal x"),
+        ("nested-brackets-5000", "(" * 5000 + ")" * 5000),
+    ]:
+        bad_config(
+            f"config/snippet-{label}-setup",
+            f'[hooks]\nsetup = {_toml_str(snippet)}\nfunction-enter = "pass"\n',
+            "setup",
+        )
+    bad_config(
+        "config/snippet-import-future-in-imports",
+        '[hooks]\nimports = ["from __future__ import annotations"]\n',
+        "imports",
+    )
     bad_config("config/snippet-imports-not-an-import", '[hooks]\nimports = ["break"]\n', "imports")
-    bad_config("config/snippet-probe-break",
-               '[[probes]]\nmodule = "demo.mod"\nline = 5\nsnippet = "break"\n', "snippet")
-    bad_config("config/snippet-syntax-error", '[hooks]\nfunction-enter = "print(("\n',
-               "function-enter")
-    bad_config("config/snippet-unknown-placeholder", '[hooks]\nfunction-enter = "print({qualnam})"\n',
-               "function-enter")
-    bad_config("config/snippet-placeholder-wrong-hook",
-               '[hooks]\nfunction-enter = "print({return_value})"\n', "function-enter")
-    bad_config("config/snippet-deep-40000", f'[hooks]\nfunction-enter = "x = {"+".join(["1"] * 40000)}"\n',
-               "function-enter")
-    bad_config("config/snippet-escape-sequence-syntax-error",
-               '[hooks]\nfunction-enter = "\\u001b[2J("\n', "function-enter")
+    bad_config(
+        "config/snippet-probe-break",
+        '[[probes]]\nmodule = "demo.mod"\nline = 5\nsnippet = "break"\n',
+        "snippet",
+    )
+    bad_config(
+        "config/snippet-syntax-error", '[hooks]\nfunction-enter = "print(("\n', "function-enter"
+    )
+    bad_config(
+        "config/snippet-unknown-placeholder",
+        '[hooks]\nfunction-enter = "print({qualnam})"\n',
+        "function-enter",
+    )
+    bad_config(
+        "config/snippet-placeholder-wrong-hook",
+        '[hooks]\nfunction-enter = "print({return_value})"\n',
+        "function-enter",
+    )
+    bad_config(
+        "config/snippet-deep-40000",
+        f'[hooks]\nfunction-enter = "x = {"+".join(["1"] * 40000)}"\n',
+        "function-enter",
+    )
+    bad_config(
+        "config/snippet-escape-sequence-syntax-error",
+        '[hooks]\nfunction-enter = "\\u001b[2J("\n',
+        "function-enter",
+    )
 
 
 def _toml_str(s: str) -> str:
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\u0000")
+    out = (
+        s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\x00", "\\u0000")
+    )
     return f'"{out}"'
 
 
@@ -1097,12 +1336,25 @@ def _config_file_cases() -> None:
 
         return build
 
-    for kind, shown in [("fifo", "cfg.toml"), ("dev-zero", "/dev/zero"),
-                        ("dev-zero-symlink", "cfg.toml"), ("dev-urandom", "/dev/urandom"),
-                        ("directory", "cfg.toml"), ("missing", "cfg.toml"),
-                        ("symlink-loop", "cfg.toml"), ("proc-self-mem", "/proc/self/mem")]:
-        case(f"config/file-{kind}", special(kind), 2, names=(shown,),
-             api_errors=("ConfigError",), load_config=True, backend=False)
+    for kind, shown in [
+        ("fifo", "cfg.toml"),
+        ("dev-zero", "/dev/zero"),
+        ("dev-zero-symlink", "cfg.toml"),
+        ("dev-urandom", "/dev/urandom"),
+        ("directory", "cfg.toml"),
+        ("missing", "cfg.toml"),
+        ("symlink-loop", "cfg.toml"),
+        ("proc-self-mem", "/proc/self/mem"),
+    ]:
+        case(
+            f"config/file-{kind}",
+            special(kind),
+            2,
+            names=(shown,),
+            api_errors=("ConfigError",),
+            load_config=True,
+            backend=False,
+        )
 
     def pyproject(layout: str) -> Callable[[Path], Inputs]:
         def build(root: Path) -> Inputs:
@@ -1117,19 +1369,26 @@ def _config_file_cases() -> None:
             elif layout == "pair":
                 (root / "a").mkdir()
                 (root / "b").mkdir()
-                (root / "a" / "pyproject.toml").write_text(table + 'config = "../b/pyproject.toml"\n')
-                (root / "b" / "pyproject.toml").write_text(table + 'config = "../a/pyproject.toml"\n')
+                (root / "a" / "pyproject.toml").write_text(
+                    table + 'config = "../b/pyproject.toml"\n'
+                )
+                (root / "b" / "pyproject.toml").write_text(
+                    table + 'config = "../a/pyproject.toml"\n'
+                )
                 cfg = "a/pyproject.toml"
             elif layout == "chain-of-100":
                 for i in range(100):
                     (root / f"c{i}").mkdir()
                     (root / f"c{i}" / "pyproject.toml").write_text(
-                        table + f'config = "../c{(i + 1) % 100}/pyproject.toml"\n')
+                        table + f'config = "../c{(i + 1) % 100}/pyproject.toml"\n'
+                    )
                 cfg = "c0/pyproject.toml"
             elif layout == "symlink-to-self":
                 (root / "real").mkdir()
                 os.symlink("real", root / "link")
-                (root / "real" / "pyproject.toml").write_text(table + 'config = "../link/pyproject.toml"\n')
+                (root / "real" / "pyproject.toml").write_text(
+                    table + 'config = "../link/pyproject.toml"\n'
+                )
                 cfg = "real/pyproject.toml"
             elif layout == "config-fifo":
                 os.mkfifo(root / "equip.toml")
@@ -1144,37 +1403,63 @@ def _config_file_cases() -> None:
 
         return build
 
-    for layout, shown in [("self", "pyproject.toml"), ("self-dotted", "pyproject.toml"),
-                          ("pair", "pyproject.toml"), ("chain-of-100", "pyproject.toml"),
-                          ("symlink-to-self", "pyproject.toml"), ("config-fifo", "equip.toml"),
-                          ("config-dev-zero", "/dev/zero")]:
-        case(f"config/pyproject-{layout}", pyproject(layout), 2, names=(shown,),
-             api_errors=("ConfigError",), load_config=True, backend=False)
+    for layout, shown in [
+        ("self", "pyproject.toml"),
+        ("self-dotted", "pyproject.toml"),
+        ("pair", "pyproject.toml"),
+        ("chain-of-100", "pyproject.toml"),
+        ("symlink-to-self", "pyproject.toml"),
+        ("config-fifo", "equip.toml"),
+        ("config-dev-zero", "/dev/zero"),
+    ]:
+        case(
+            f"config/pyproject-{layout}",
+            pyproject(layout),
+            2,
+            names=(shown,),
+            api_errors=("ConfigError",),
+            load_config=True,
+            backend=False,
+        )
 
     def found_in_cwd(root: Path) -> Inputs:
         wheel = _write(root, WHEEL_NAME, wheel_bytes())
         (root / "pyproject.toml").write_text('[tool.equip-wheel]\nconfig = "pyproject.toml"\n')
         return Inputs(root, [wheel], wheel=wheel)
 
-    case("config/pyproject-self-found-in-cwd", found_in_cwd, 2, names=("pyproject.toml",),
-         api_errors=("ConfigError",), backend=False)
+    case(
+        "config/pyproject-self-found-in-cwd",
+        found_in_cwd,
+        2,
+        names=("pyproject.toml",),
+        api_errors=("ConfigError",),
+        backend=False,
+    )
 
 
 def _backend_config_cases() -> None:
     """The build backend's own ``[tool.equip-wheel] config = ...`` pointing at itself or at
     files that are not regular."""
-    for label, value, shown in [("self", "pyproject.toml", "pyproject.toml"),
-                                ("dev-zero", "/dev/zero", "/dev/zero"), ("directory", ".", ""),
-                                ("missing", "nope.toml", "nope.toml")]:
-        case(f"config/backend-config-{label}", _backend_only(f'config = "{value}"\n'), 1,
-             names=(shown,), api=False, cli=False)
+    for label, value, shown in [
+        ("self", "pyproject.toml", "pyproject.toml"),
+        ("dev-zero", "/dev/zero", "/dev/zero"),
+        ("directory", ".", ""),
+        ("missing", "nope.toml", "nope.toml"),
+    ]:
+        case(
+            f"config/backend-config-{label}",
+            _backend_only(f'config = "{value}"\n'),
+            1,
+            names=(shown,),
+            api=False,
+            cli=False,
+        )
 
 
 def _backend_only(settings: str) -> Callable[[Path], Inputs]:
     def build(root: Path) -> Inputs:
         wheel = _write(root, WHEEL_NAME, wheel_bytes())
-        return Inputs(root, [wheel, "-c", "pyproject.toml"], wheel=wheel,
-                      backend_settings=settings)
+        return Inputs(root, [wheel, "-c", "pyproject.toml"], wheel=wheel, backend_settings=settings)
 
     return build
 
@@ -1194,22 +1479,47 @@ def _process_cases() -> None:
 
         return build
 
-    for label, value in [("yesterday", "yesterday"), ("float", "1.5e9"),
-                         ("huge", "99999999999999999999"), ("hex", "0x10")]:
-        case(f"process/source-date-epoch-{label}", plain(env={"SOURCE_DATE_EPOCH": value}), 2,
-             names=("SOURCE_DATE_EPOCH",), api_errors=("EquipWheelError",))
+    for label, value in [
+        ("yesterday", "yesterday"),
+        ("float", "1.5e9"),
+        ("huge", "99999999999999999999"),
+        ("hex", "0x10"),
+    ]:
+        case(
+            f"process/source-date-epoch-{label}",
+            plain(env={"SOURCE_DATE_EPOCH": value}),
+            2,
+            names=("SOURCE_DATE_EPOCH",),
+            api_errors=("EquipWheelError",),
+        )
     for label, value in [("zero", "0"), ("1980", "315532800"), ("2100", "4102444800")]:
-        case(f"process/source-date-epoch-control-{label}",
-             plain(env={"SOURCE_DATE_EPOCH": value}), 0, api=False, backend=False)
+        case(
+            f"process/source-date-epoch-control-{label}",
+            plain(env={"SOURCE_DATE_EPOCH": value}),
+            0,
+            api=False,
+            backend=False,
+        )
     case("process/jobs-10000", plain("-j", "10000"), 0, api=False, backend=False)
-    case("process/jobs-max-u64", plain("-j", "18446744073709551615"), 0, api=False,
-         backend=False)
+    case("process/jobs-max-u64", plain("-j", "18446744073709551615"), 0, api=False, backend=False)
     for label, value in [("negative", "-1"), ("text", "many"), ("overflow", "1" * 40)]:
-        case(f"process/jobs-{label}", plain(f"--jobs={value}"), 2, names=("--jobs",), api=False,
-             backend=False)
+        case(
+            f"process/jobs-{label}",
+            plain(f"--jobs={value}"),
+            2,
+            names=("--jobs",),
+            api=False,
+            backend=False,
+        )
     case("process/in-place-and-out-dir", plain("--in-place"), 2, api=False, backend=False)
-    case("process/unknown-option", plain("--frobnicate"), 2, names=("--frobnicate",), api=False,
-         backend=False)
+    case(
+        "process/unknown-option",
+        plain("--frobnicate"),
+        2,
+        names=("--frobnicate",),
+        api=False,
+        backend=False,
+    )
 
     def wheel_path(kind: str) -> Callable[[Path], Inputs]:
         def build(root: Path) -> Inputs:
@@ -1237,10 +1547,25 @@ def _process_cases() -> None:
 
         return build
 
-    for kind in ["fifo", "dev-zero", "dev-null", "dev-urandom", "directory", "missing",
-                 "symlink-loop", "socket"]:
-        case(f"process/wheel-path-{kind}", wheel_path(kind), 1, names=(WHEEL_NAME,),
-             api_errors=("FileError", "WheelError"), verify_ok=False, backend=False)
+    for kind in [
+        "fifo",
+        "dev-zero",
+        "dev-null",
+        "dev-urandom",
+        "directory",
+        "missing",
+        "symlink-loop",
+        "socket",
+    ]:
+        case(
+            f"process/wheel-path-{kind}",
+            wheel_path(kind),
+            1,
+            names=(WHEEL_NAME,),
+            api_errors=("FileError", "WheelError"),
+            verify_ok=False,
+            backend=False,
+        )
 
     def out_dir(kind: str) -> Callable[[Path], Inputs]:
         def build(root: Path) -> Inputs:
@@ -1264,18 +1589,48 @@ def _process_cases() -> None:
 
         return build
 
-    for kind, shown in [("read-only", READ_ONLY_DIR), ("is-a-file", "file"),
-                        ("under-a-file", "file/sub"), ("dev-null", "/dev/null")]:
-        case(f"process/out-dir-{kind}", out_dir(kind), 1, names=(shown,),
-             api_errors=("FileError",), backend=False)
+    for kind, shown in [
+        ("read-only", READ_ONLY_DIR),
+        ("is-a-file", "file"),
+        ("under-a-file", "file/sub"),
+        ("dev-null", "/dev/null"),
+    ]:
+        case(
+            f"process/out-dir-{kind}",
+            out_dir(kind),
+            1,
+            names=(shown,),
+            api_errors=("FileError",),
+            backend=False,
+        )
+
+    def full_disk(root: Path) -> Inputs:
+        wheel = _write(root, WHEEL_NAME, wheel_bytes())
+        return Inputs(root, [wheel], wheel=wheel, file_size_limit=2048)
+
+    case(
+        "process/output-write-fails-file-too-large",
+        full_disk,
+        1,
+        names=("too large",),
+        api_errors=("FileError",),
+        backend=False,
+    )
 
     def mixed(root: Path) -> Inputs:
         good = _write(root, WHEEL_NAME, wheel_bytes())
         bad = _write(root, "bad-1.0-py3-none-any.whl", b"not a zip")
         return Inputs(root, [good, bad], wheel=None)
 
-    case("process/one-good-one-bad-wheel", mixed, 1, names=("bad-1.0-py3-none-any.whl",),
-         api=False, backend=False, outputs=(WHEEL_NAME,))
+    case(
+        "process/one-good-one-bad-wheel",
+        mixed,
+        1,
+        names=("bad-1.0-py3-none-any.whl",),
+        api=False,
+        backend=False,
+        outputs=(WHEEL_NAME,),
+    )
 
 
 def all_cases() -> list[Case]:

@@ -84,15 +84,35 @@ def local_header(e: Entry, payload: bytes) -> bytes:
     crc = e.crc if e.crc is not None else zlib.crc32(e.data)
     csize = e.compressed_size if e.compressed_size is not None else len(payload)
     size = e.size if e.size is not None else len(e.data)
-    return struct.pack(
-        "<IHHHHHIIIHH", 0x04034B50, e.version_needed, e.flags, e.method, 0, 0x21,
-        crc, csize & 0xFFFFFFFF, size & 0xFFFFFFFF, len(name), len(e.local_extra),
-    ) + name + e.local_extra
+    return (
+        struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            e.version_needed,
+            e.flags,
+            e.method,
+            0,
+            0x21,
+            crc,
+            csize & 0xFFFFFFFF,
+            size & 0xFFFFFFFF,
+            len(name),
+            len(e.local_extra),
+        )
+        + name
+        + e.local_extra
+    )
 
 
-def build_zip(entries: list[Entry], *, comment: bytes = b"", prefix: bytes = b"",
-              suffix: bytes = b"", layout: Layout | None = None,
-              count: int | None = None) -> bytes:
+def build_zip(
+    entries: list[Entry],
+    *,
+    comment: bytes = b"",
+    prefix: bytes = b"",
+    suffix: bytes = b"",
+    layout: Layout | None = None,
+    count: int | None = None,
+) -> bytes:
     """The archive of ``entries`` in order; ``prefix`` before the first local header,
     ``suffix`` after the end record, ``count`` overrides the entry counts of the end record."""
     out = bytearray(prefix)
@@ -112,15 +132,36 @@ def build_zip(entries: list[Entry], *, comment: bytes = b"", prefix: bytes = b""
         crc = e.crc if e.crc is not None else zlib.crc32(e.data)
         csize = e.compressed_size if e.compressed_size is not None else len(payload)
         size = e.size if e.size is not None else len(e.data)
-        out += struct.pack(
-            "<IHHHHHHIIIHHHHHII", 0x02014B50, 0x031E, e.version_needed, e.flags, e.method, 0,
-            0x21, crc, csize & 0xFFFFFFFF, size & 0xFFFFFFFF, len(name), len(e.central_extra),
-            0, 0, 0, e.external_attr, (e.offset if e.offset is not None else offset) & 0xFFFFFFFF,
-        ) + name + e.central_extra
+        out += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                0x031E,
+                e.version_needed,
+                e.flags,
+                e.method,
+                0,
+                0x21,
+                crc,
+                csize & 0xFFFFFFFF,
+                size & 0xFFFFFFFF,
+                len(name),
+                len(e.central_extra),
+                0,
+                0,
+                0,
+                e.external_attr,
+                (e.offset if e.offset is not None else offset) & 0xFFFFFFFF,
+            )
+            + name
+            + e.central_extra
+        )
     central_size = len(out) - central_start
     n = len(entries) if count is None else count
-    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, central_size, central_start,
-                       len(comment)) + comment
+    out += (
+        struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, central_size, central_start, len(comment))
+        + comment
+    )
     out += suffix
     if layout is not None:
         layout.local_offsets = offsets
@@ -128,11 +169,19 @@ def build_zip(entries: list[Entry], *, comment: bytes = b"", prefix: bytes = b""
     return bytes(out)
 
 
-def zip64_end(central_offset: int, central_size: int, n: int, *, locator_offset: int | None = None,
-              record_offset: int) -> bytes:
+def zip64_end(
+    central_offset: int,
+    central_size: int,
+    n: int,
+    *,
+    locator_offset: int | None = None,
+    record_offset: int,
+) -> bytes:
     """A ZIP64 end of central directory record and its locator (APPNOTE 4.3.14-15)."""
-    record = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 0x031E, 45, 0, 0, n, n, central_size,
-                         central_offset)
-    locator = struct.pack("<IIQI", 0x07064B50, 0,
-                          record_offset if locator_offset is None else locator_offset, 1)
+    record = struct.pack(
+        "<IQHHIIQQQQ", 0x06064B50, 44, 0x031E, 45, 0, 0, n, n, central_size, central_offset
+    )
+    locator = struct.pack(
+        "<IIQI", 0x07064B50, 0, record_offset if locator_offset is None else locator_offset, 1
+    )
     return record + locator

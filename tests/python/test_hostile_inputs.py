@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -44,8 +45,15 @@ CASES = hc.all_cases()
 TIMEOUT = float(os.environ.get("EQUIP_HOSTILE_TIMEOUT", "120"))
 RSS_BASE = 200 * hc.MB
 
-PANIC_MARKERS = ["panicked at", "stack backtrace", "RUST_BACKTRACE", "Traceback (most recent",
-                 "Segmentation fault", "fatal runtime error", "memory allocation of"]
+PANIC_MARKERS = [
+    "panicked at",
+    "stack backtrace",
+    "RUST_BACKTRACE",
+    "Traceback (most recent",
+    "Segmentation fault",
+    "fatal runtime error",
+    "memory allocation of",
+]
 #: Characters that must never reach a terminal raw: C0 controls but tab and newline, DEL, C1.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
 ERROR_PREFIXES = ("equip-wheel: error:", "error:")
@@ -72,9 +80,11 @@ class Run:
     stopped: str
 
     def describe(self) -> str:
-        return (f"exit {self.code}{' (' + self.stopped + ')' if self.stopped else ''}, "
-                f"peak RSS {self.max_rss // hc.MB} MB\nstdout:\n{self.stdout[-3000:]}\n"
-                f"stderr:\n{self.stderr[-3000:]}")
+        return (
+            f"exit {self.code}{' (' + self.stopped + ')' if self.stopped else ''}, "
+            f"peak RSS {self.max_rss // hc.MB} MB\nstdout:\n{self.stdout[-3000:]}\n"
+            f"stderr:\n{self.stderr[-3000:]}"
+        )
 
 
 def _rss(pid: int) -> int:
@@ -88,11 +98,34 @@ def _rss(pid: int) -> int:
     return 0
 
 
-def run_child(cmd: list[str], *, cwd: Path, env: dict[str, str], rss_cap: int) -> Run:
-    """Runs ``cmd``; stops it after TIMEOUT seconds or once its RSS passes ``rss_cap``."""
+def run_child(
+    cmd: list[str],
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    rss_cap: int,
+    file_size_limit: int | None = None,
+) -> Run:
+    """Runs ``cmd``; stops it after TIMEOUT seconds or once its RSS passes ``rss_cap``.
+    ``file_size_limit``: the child's RLIMIT_FSIZE (SIGXFSZ ignored, so writes past it fail
+    with EFBIG)."""
+
+    def limit() -> None:
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=err, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            preexec_fn=limit,
+        )
         deadline = time.monotonic() + TIMEOUT
         stopped = ""
         delay = 0.002
@@ -112,13 +145,21 @@ def run_child(cmd: list[str], *, cwd: Path, env: dict[str, str], rss_cap: int) -
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Run(proc.returncode, out.read().decode("utf-8", "replace"),
-                   err.read().decode("utf-8", "replace"), usage.ru_maxrss * 1024, stopped)
+        return Run(
+            proc.returncode,
+            out.read().decode("utf-8", "replace"),
+            err.read().decode("utf-8", "replace"),
+            usage.ru_maxrss * 1024,
+            stopped,
+        )
 
 
 def child_env(inputs: hc.Inputs, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SOURCE_DATE_EPOCH", "EQUIP_WHEEL_DISABLE", "RUST_BACKTRACE")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SOURCE_DATE_EPOCH", "EQUIP_WHEEL_DISABLE", "RUST_BACKTRACE")
+    }
     env.update(inputs.env)
     env.update(extra)
     return env
@@ -138,7 +179,8 @@ def check_rss(run: Run, case: hc.Case, outputs: list[Path], what: str) -> None:
     bound = RSS_BASE + 2 * largest
     assert run.max_rss <= bound, (
         f"{what}: peak RSS {run.max_rss // hc.MB} MB over the bound {bound // hc.MB} MB\n"
-        + run.describe())
+        + run.describe()
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -192,8 +234,10 @@ def check_printed(text: str, what: str, run: Run) -> None:
     for marker in PANIC_MARKERS:
         assert marker not in text, f"{what}: {marker!r} in the output\n" + run.describe()
     bad = CONTROL.search(text)
-    assert bad is None, (f"{what}: raw control character {bad.group()!r} printed at "
-                         f"{text[max(0, bad.start() - 40):bad.end() + 40]!r}\n" + run.describe())
+    assert bad is None, (
+        f"{what}: raw control character {bad.group()!r} printed at "
+        f"{text[max(0, bad.start() - 40) : bad.end() + 40]!r}\n" + run.describe()
+    )
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -208,7 +252,8 @@ def check_one_error(run: Run, names: tuple[str, ...], what: str) -> str:
         assert name in lines[0], f"{what}: the error does not name {name!r}\n" + run.describe()
     for line in run.stderr.splitlines():
         assert line == "" or OTHER_LINE.match(line), (
-            f"{what}: stray line {line!r} (an error split over lines?)\n" + run.describe())
+            f"{what}: stray line {line!r} (an error split over lines?)\n" + run.describe()
+        )
     return lines[0]
 
 
@@ -216,7 +261,7 @@ def reason(line: str) -> str:
     """An error line without its prefix and ``[n/m]`` progress counter."""
     for prefix in ERROR_PREFIXES:
         if line.startswith(prefix):
-            line = line[len(prefix):]
+            line = line[len(prefix) :]
             break
     return re.sub(r"^\s*\[\d+/\d+\]\s*", "", line).strip()
 
@@ -227,11 +272,24 @@ def reason(line: str) -> str:
 
 def run_instrument(case: hc.Case, root: Path, inputs: hc.Inputs) -> Run:
     cmd = [hc.equip_wheel_binary(), "instrument", *inputs.args, "-o", inputs.out]
-    return run_child(cmd, cwd=root, env=child_env(inputs), rss_cap=rss_cap(case))
+    return run_child(
+        cmd,
+        cwd=root,
+        env=child_env(inputs),
+        rss_cap=rss_cap(case),
+        file_size_limit=inputs.file_size_limit,
+    )
 
 
-def check_instrument_run(case: hc.Case, root: Path, inputs: hc.Inputs, run: Run,
-                         before: dict, out_before: list[str] | None, what: str) -> None:
+def check_instrument_run(
+    case: hc.Case,
+    root: Path,
+    inputs: hc.Inputs,
+    run: Run,
+    before: dict,
+    out_before: list[str] | None,
+    what: str,
+) -> None:
     assert not run.stopped, f"{what}: {run.stopped}\n" + run.describe()
     assert run.code >= 0, f"{what}: killed by signal {-run.code}\n" + run.describe()
     check_printed(run.stdout + run.stderr, what, run)
@@ -253,8 +311,12 @@ def check_instrument_run(case: hc.Case, root: Path, inputs: hc.Inputs, run: Run,
     outputs = [out / name for name in expected]
     check_rss(run, case, outputs, what)
     for wheel in outputs:
-        verified = subprocess.run([hc.equip_wheel_binary(), "verify", str(wheel)],
-                                  capture_output=True, text=True, timeout=TIMEOUT)
+        verified = subprocess.run(
+            [hc.equip_wheel_binary(), "verify", str(wheel)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         assert verified.returncode == 0, f"{what}: the output fails verify:\n{verified.stderr}"
         if case.check_output is not None:
             case.check_output(wheel)
@@ -281,8 +343,12 @@ def test_verify_agrees(case: hc.Case, tmp_path: Path) -> None:
     inputs = case.make(root)
     assert inputs.wheel is not None
     before = snapshot(root, None)
-    run = run_child([hc.equip_wheel_binary(), "verify", inputs.wheel], cwd=root,
-                    env=child_env(inputs), rss_cap=rss_cap(case))
+    run = run_child(
+        [hc.equip_wheel_binary(), "verify", inputs.wheel],
+        cwd=root,
+        env=child_env(inputs),
+        rss_cap=rss_cap(case),
+    )
     assert not run.stopped, f"verify: {run.stopped}\n" + run.describe()
     assert run.code >= 0, f"verify: killed by signal {-run.code}\n" + run.describe()
     check_printed(run.stdout + run.stderr, "verify", run)
@@ -294,24 +360,31 @@ def test_verify_agrees(case: hc.Case, tmp_path: Path) -> None:
     assert run.code == 1, "verify accepts (or mishandles) a broken wheel\n" + run.describe()
     lines = run.stderr.splitlines()
     assert lines and all(line.startswith(ERROR_PREFIXES) for line in lines), (
-        "verify: every problem must be one error line\n" + run.describe())
+        "verify: every problem must be one error line\n" + run.describe()
+    )
     for name in case.names:
         assert any(name in line for line in lines), (
-            f"verify: no problem names {name!r}\n" + run.describe())
+            f"verify: no problem names {name!r}\n" + run.describe()
+        )
     verify_reasons = {reason(line) for line in lines}
-    inst = run_child([hc.equip_wheel_binary(), "instrument", inputs.wheel, "-o", inputs.out],
-                     cwd=root, env=child_env(inputs), rss_cap=rss_cap(case))
+    inst = run_child(
+        [hc.equip_wheel_binary(), "instrument", inputs.wheel, "-o", inputs.out],
+        cwd=root,
+        env=child_env(inputs),
+        rss_cap=rss_cap(case),
+    )
     assert inst.code == 1, "instrument does not refuse what verify refuses\n" + inst.describe()
     line = check_one_error(inst, (), "instrument")
     assert reason(line) in verify_reasons, (
         f"instrument and verify disagree:\n  instrument: {reason(line)}\n  verify:     "
-        + "\n              ".join(sorted(verify_reasons)))
+        + "\n              ".join(sorted(verify_reasons))
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # The Python API, in a child process (a crash must not take pytest with it)
 
-API_RUNNER = r'''
+API_RUNNER = r"""
 import json, sys
 import equip_wheel
 
@@ -338,7 +411,7 @@ for op in spec:
     except BaseException as e:  # noqa: B036 - a PanicException is a BaseException
         results.append({"ok": False, **describe(e)})
 print(json.dumps(results))
-'''
+"""
 
 
 def api_cases() -> list[hc.Case]:
@@ -357,10 +430,21 @@ def test_api(case: hc.Case, tmp_path: Path) -> None:
         ops.append({"call": "load_config", "config": inputs.config})
     if case.verify_ok is not None:
         ops.append({"call": "verify_wheel", "wheel": inputs.wheel})
-    ops.append({"call": "instrument_wheel", "wheel": inputs.wheel, "config": inputs.config,
-                "out": inputs.out})
-    run = run_child([sys.executable, "-c", API_RUNNER, json.dumps(ops)], cwd=root,
-                    env=child_env(inputs), rss_cap=rss_cap(case))
+    ops.append(
+        {
+            "call": "instrument_wheel",
+            "wheel": inputs.wheel,
+            "config": inputs.config,
+            "out": inputs.out,
+        }
+    )
+    run = run_child(
+        [sys.executable, "-c", API_RUNNER, json.dumps(ops)],
+        cwd=root,
+        env=child_env(inputs),
+        rss_cap=rss_cap(case),
+        file_size_limit=inputs.file_size_limit,
+    )
     assert not run.stopped, f"API: {run.stopped}\n" + run.describe()
     assert run.code == 0, "API: the Python process died\n" + run.describe()
     check_printed(run.stderr, "API", run)
@@ -372,7 +456,8 @@ def test_api(case: hc.Case, tmp_path: Path) -> None:
         accepted = set(case.api_errors) or {"EquipWheelError"}
         assert accepted & set(result["classes"]), (
             f"{call} raised {result['classes'][0]}, expected one of {sorted(accepted)}: "
-            f"{result['message']}")
+            f"{result['message']}"
+        )
         message = result["message"]
         assert "\n" not in message and not CONTROL.search(message), f"{call}: {message!r}"
         for name in case.names:
@@ -390,9 +475,10 @@ def test_api(case: hc.Case, tmp_path: Path) -> None:
         check_error(result, "instrument_wheel")
     else:
         assert result["ok"], f"instrument_wheel failed: {result}"
-        text = json.dumps(result["report"])
+        report = result["report"]
+        said = json.dumps([report["warnings"], report["notices"], report["skipped"]])
         for name in case.names:
-            assert name in text, f"the report does not mention {name!r}: {text[:3000]}"
+            assert name in said, f"no warning, notice or skip names {name!r}: {said[:3000]}"
     if "verify_wheel" in results:
         verdict = results["verify_wheel"]
         assert verdict["ok"] == case.verify_ok, f"verify_wheel: {verdict}"
@@ -400,7 +486,8 @@ def test_api(case: hc.Case, tmp_path: Path) -> None:
             assert not result["ok"], "instrument_wheel accepts what verify_wheel refuses"
             assert result["message"] in verdict["problems"], (
                 f"instrument_wheel and verify_wheel disagree:\n  {result['message']}\n  "
-                + "\n  ".join(verdict["problems"]))
+                + "\n  ".join(verdict["problems"])
+            )
     assert snapshot(root, out) == before, "API: the inputs or their directory changed"
     expected = [] if failing else expected_outputs(case, inputs)
     after = listing(out)
@@ -431,7 +518,7 @@ def build_sdist(sdist_directory, config_settings=None):
     raise NotImplementedError
 '''
 
-BACKEND_RUNNER = r'''
+BACKEND_RUNNER = r"""
 import sys
 import equip_wheel.build as backend
 
@@ -441,13 +528,15 @@ except SystemExit as e:
     print("SystemExit", e.code)
     raise
 print("built", name)
-'''
+"""
 
 
 def nested_settings(settings: str) -> str:
     """An equip.toml body as the body of ``[tool.equip-wheel]`` (its tables re-rooted)."""
-    return "\n".join(re.sub(r"^(\s*)(\[\[?)\s*", r"\1\2tool.equip-wheel.", line)
-                     for line in settings.splitlines())
+    return "\n".join(
+        re.sub(r"^(\s*)(\[\[?)\s*", r"\1\2tool.equip-wheel.", line)
+        for line in settings.splitlines()
+    )
 
 
 def backend_cases() -> list[hc.Case]:
@@ -465,12 +554,17 @@ def test_backend(case: hc.Case, tmp_path: Path) -> None:
     (project / "pyproject.toml").write_text(
         '[build-system]\nrequires = []\nbuild-backend = "equip_wheel.build"\n\n'
         '[tool.equip-wheel]\nbuild-backend = "hostile_backend"\nbackend-path = ["_backend"]\n'
-        + nested_settings(inputs.backend_settings) + "\n")
+        + nested_settings(inputs.backend_settings)
+        + "\n"
+    )
     (project / "dist").mkdir()
     before = snapshot(root, None)
-    run = run_child([sys.executable, "-c", BACKEND_RUNNER], cwd=project,
-                    env=child_env(inputs, HOSTILE_WHEEL=str(root / inputs.wheel)),
-                    rss_cap=rss_cap(case))
+    run = run_child(
+        [sys.executable, "-c", BACKEND_RUNNER],
+        cwd=project,
+        env=child_env(inputs, HOSTILE_WHEEL=str(root / inputs.wheel)),
+        rss_cap=rss_cap(case),
+    )
     assert not run.stopped, f"backend: {run.stopped}\n" + run.describe()
     assert run.code >= 0, f"backend: killed by signal {-run.code}\n" + run.describe()
     check_printed(run.stdout + run.stderr, "backend", run)
@@ -479,8 +573,12 @@ def test_backend(case: hc.Case, tmp_path: Path) -> None:
         assert run.code == 0, "backend: the build failed\n" + run.describe()
         assert len(built) == 1 and built[0].endswith(".whl"), f"backend: dist holds {built}"
         outputs = [project / "dist" / built[0]]
-        verified = subprocess.run([hc.equip_wheel_binary(), "verify", str(outputs[0])],
-                                  capture_output=True, text=True, timeout=TIMEOUT)
+        verified = subprocess.run(
+            [hc.equip_wheel_binary(), "verify", str(outputs[0])],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
         assert verified.returncode == 0, f"backend: the output fails verify:\n{verified.stderr}"
     else:
         assert run.code == 1, "backend: expected SystemExit(1)\n" + run.describe()
