@@ -298,10 +298,6 @@ def _zip_cases() -> None:
         bad_wheel(f"zip/declared-size-larger-{short}", build_zip(es), member)
     es = entries_of(files)
     e = next(e for e in es if e.name == "demo/mod.py")
-    e.payload = deflate(e.data) + b"trailing garbage after the deflate stream"
-    bad_wheel("zip/compressed-size-covers-garbage", build_zip(es), "demo/mod.py")
-    es = entries_of(files)
-    e = next(e for e in es if e.name == "demo/mod.py")
     e.payload = deflate(e.data)[:-5]
     bad_wheel("zip/deflate-stream-truncated", build_zip(es), "demo/mod.py")
     es = entries_of(files)
@@ -376,8 +372,6 @@ def _zip_cases() -> None:
     for member, mode, label in [
         ("demo/mod.py", 0o120777, "symlink"),
         ("demo/data.bin", 0o120777, "symlink-data"),
-        ("demo/data.bin", 0o020644, "char-device"),
-        ("demo/data.bin", 0o010644, "fifo"),
     ]:
         es = entries_of(files)
         next(e for e in es if e.name == member).external_attr = mode << 16
@@ -700,7 +694,6 @@ def _wheel_cases() -> None:
     edit(good, "sha256=" + good[7:20], "demo/mod.py", "hash-truncated")
     edit(good, "", "demo/mod.py", "hash-missing")
     edit(good, "sha3_256=" + good[7:], "demo/mod.py", "hash-unknown-algorithm")
-    edit(good, "SHA256=" + good[7:], "demo/mod.py", "hash-algorithm-uppercase")
     edit(good, good[7:], "demo/mod.py", "hash-without-algorithm")
     edit(f"{good},{len(MOD_PY)}", f"{good},{len(MOD_PY) + 1}", "demo/mod.py", "wrong-size")
     edit(f"{good},{len(MOD_PY)}", f"{good},-1", "demo/mod.py", "negative-size")
@@ -858,10 +851,11 @@ FUNCTION = b"\n\ndef f():\n    return 1\n"
 def _module_case(id: str, member: str, source: bytes, *, bad: bool, legit_member: int = 0) -> None:
     """A wheel whose ``member`` holds ``source``. ``bad``: CPython refuses it, so the default
     policy skips it with a warning naming it, and ``on-syntax-error = "fail"`` fails the
-    wheel naming it."""
+    wheel naming it. Members are stored, not deflated: a source made of one repeated
+    character would otherwise pass the compression-ratio limit and be refused as a bomb."""
     fs = base_files()
     fs[member] = source + FUNCTION
-    data = lambda: wheel_bytes(fs)  # noqa: E731
+    data = lambda: wheel_bytes(fs, method=STORED)  # noqa: E731
     if bad:
         case(
             f"{id}-default-policy",
@@ -918,6 +912,15 @@ def _deep(n: int, kind: str) -> bytes:
         lines.append(b"    " * n + b"pass\n")
         return b"".join(lines)
     raise ValueError(kind)
+
+
+@lru_cache(maxsize=None)
+def _letters(n: int) -> bytes:
+    """``n`` pseudo-random lowercase letters (deflate gains little on them)."""
+    import random
+
+    rng = random.Random(n)
+    return bytes(rng.choices(range(ord("a"), ord("z") + 1), k=n))
 
 
 def _pyc(code_bytes: bytes, *, magic: bytes | None = None, flags: int = 0) -> bytes:
@@ -1013,6 +1016,14 @@ def _module_cases() -> None:
     )
     _module_case(
         "module/py-control-huge-line-8mib",
+        "demo/ok.py",
+        b"def f():\n    return '" + _letters(8 * MB) + b"'\n",
+        bad=False,
+    )
+    # The same line of one repeated letter: the rewritten module deflates more than 200:1, and
+    # the output must still be a wheel that verify (and instrument) accept.
+    _module_case(
+        "module/py-control-huge-line-8mib-repetitive",
         "demo/ok.py",
         b"def f():\n    return '" + b"a" * (8 * MB) + b"'\n",
         bad=False,
