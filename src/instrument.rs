@@ -243,9 +243,9 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
     let caveats = Caveats::scan(
         input.members.iter().map(|m| m.name.as_str()),
         |member| install_path(member, &naming.data_dir.0),
-        |member| {
-            let m = input.members.iter().find(|m| m.name == member);
-            input.read_member(m.expect("scanned from the member list"))
+        |member| match input.members.iter().find(|m| m.name == member) {
+            Some(m) => input.read_member(m),
+            None => Ok(Vec::new()),
         },
     )?;
     let hooks_name = hooks_module::module_name(&input.name.distribution);

@@ -44,7 +44,8 @@ class Config:
         sha256: sha256 (hex) of the normalized configuration, as recorded in the provenance
             file ``*.dist-info/equip-wheel.json`` of every wheel it instruments.
         normalized: the effective configuration as a JSON-compatible dict (``select``,
-            ``hooks``, ``probes``, ``output``, ``on-syntax-error``, ``on-unsupported-pyc``).
+            ``hooks``, ``probes``, ``output``, ``on-syntax-error``, ``on-unsupported-pyc``,
+            ``on-shadowed-module``).
         local_version: ``output.local-version`` (e.g. ``"traced"``) or None.
         build_tag: ``output.build-tag`` (e.g. ``"1traced"``) or None.
         build_backend, backend_path, enabled: the PEP 517 wrapper's settings when loaded from

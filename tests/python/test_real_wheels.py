@@ -214,9 +214,20 @@ def test_output_passes_verifiers(name, real_wheels, instrumented_wheels):
     assert f"{dist_info}/RECORD" in changed
     modules_changed = [n for n in changed if n.endswith(".py")]
     assert modules_changed, f"{output.name}: no module was instrumented"
-    not_py = [n for n in changed if not n.endswith(".py") and n != f"{dist_info}/RECORD"]
+    metadata = f"{dist_info}/METADATA"
+    not_py = [n for n in changed if not n.endswith(".py") and n not in (f"{dist_info}/RECORD", metadata)]
     assert not_py == [], f"{output.name}: non-module members changed: {not_py}"
     provenance = json.loads(after[f"{dist_info}/equip-wheel.json"])
+    # METADATA changes only where Requires-Python admitted Pythons older than 3.8, and only
+    # in that header.
+    raised = provenance["requires_python"]
+    assert (metadata in changed) == (raised is not None)
+    if raised is not None:
+        assert raised["output"].startswith(">=3.8")
+        def without_requires_python(text: bytes) -> list[bytes]:
+            return [line for line in text.splitlines() if not line.startswith(b"Requires-Python:")]
+        assert without_requires_python(before[metadata]) == without_requires_python(after[metadata])
+        assert f"Requires-Python: {raised['output']}".encode() in after[metadata].splitlines()
     assert provenance["input"] == {
         "filename": original.name, "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
     }
