@@ -12,6 +12,9 @@ For a minor version ``3.X`` the first of these that exists and really is CPython
    ``/opt/debian-cpython``): ``root/usr/bin/python3.X``;
 4. ``python3.X`` on ``PATH``.
 
+``$EQUIP_PYTHONS`` (e.g. ``3.11`` or ``3.8,3.13``), when set, limits the versions to those it
+lists: the others are reported as not found, with that reason (``scripts/test.sh --quick``).
+
 Command line (used by the Rust tests and the shell scripts)::
 
     python3 scripts/pythons.py 3.14          # prints the path, or exits 1 saying why
@@ -82,6 +85,10 @@ def lookup(minor: str) -> tuple[Path | None, str]:
     """``(path, "")`` for the interpreter of ``minor``, or ``(None, why)`` naming every
     place that was searched."""
     if minor in _cache:
+        return _cache[minor]
+    chosen = os.environ.get("EQUIP_PYTHONS", "").replace(",", " ").split()
+    if chosen and minor not in chosen:
+        _cache[minor] = (None, f"CPython {minor} left out by EQUIP_PYTHONS={' '.join(chosen)}")
         return _cache[minor]
     var = override_variable(minor)
     places = []

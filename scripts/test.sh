@@ -3,8 +3,19 @@
 # tools (into .venv-test), cargo-nextest if missing, the equip-wheel package itself.
 # Extra arguments go to pytest, e.g. `scripts/test.sh -k calls`. The end-to-end tests run in
 # parallel, one worker per core (PYTEST_WORKERS=N to choose, 0 to run them in this process).
+#
+# `scripts/test.sh --quick` is the everyday tier (a few minutes once built): the Rust tests
+# except the standard-library corpora, and the end-to-end tests not marked slow or upstream,
+# on CPython 3.11 only (EQUIP_PYTHONS=3.11: the other versions are skipped with that reason).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+QUICK=0
+if [ "${1:-}" = "--quick" ]; then
+    QUICK=1
+    shift
+    export EQUIP_PYTHONS=${EQUIP_PYTHONS:-3.11}
+fi
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv-test
@@ -34,7 +45,11 @@ fi
 
 echo "== Rust: unit and integration tests"
 cargo build --release --bin equip-wheel
-cargo nextest run --release --no-fail-fast
+if [ "$QUICK" = 1 ]; then
+    cargo nextest run --release --no-fail-fast -E 'not binary(/^pyc_(roundtrip|inject_corpus)$/)'
+else
+    cargo nextest run --release --no-fail-fast
+fi
 
 echo "== Python package: build and install equip-wheel"
 rm -rf target/wheels
@@ -42,4 +57,9 @@ maturin build --release --out target/wheels
 "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps target/wheels/equip_wheel-*.whl
 
 echo "== Python: end-to-end tests"
-"$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-auto}" tests/python "$@"
+if [ "$QUICK" = 1 ]; then
+    "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-auto}" -m "not slow and not upstream" \
+        tests/python "$@"
+else
+    "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-auto}" tests/python "$@"
+fi
