@@ -859,14 +859,17 @@ fn module_prefix_len(suite: &[Stmt]) -> usize {
     n
 }
 
-/// The index of the first statement of `body` that is not an inert `def`, `None` when every
-/// statement is one (or `body` is empty). A `def` is inert when executing it calls nothing:
-/// no decorators, no type parameters, and defaults and annotations that are constants, names
-/// or dotted names (evaluating those runs no code of the program). Code placed after such
-/// statements runs before anything else observable, so hooks may go there instead of before
-/// them. `stop` lists statement offsets to stop at (statements with a probe), `reserved` the
-/// names a `def` must not rebind first (the builtins the hooks binding calls, the parameters
-/// the enter hook reads).
+/// The index of the first statement of `body` that is not an inert definition, `None` when
+/// every statement is one (or `body` is empty). Executing an inert definition calls no code of
+/// the program: a `def` with no decorators or type parameters whose defaults and annotations
+/// are constants, names or dotted names; a `class` with no decorators, type parameters or
+/// keywords, whose bases are such names (not bound by the definitions before it, whose
+/// `__init_subclass__` could run) and whose body holds only a docstring, `pass`, assignments
+/// of such values to names and inert definitions. Code placed after such statements runs
+/// before anything else observable, so hooks may go there instead of before them. `stop`
+/// lists offsets of statements with a probe (a definition holding one is not skipped),
+/// `reserved` the names a definition must not bind (the builtins the hooks binding calls,
+/// the parameters the enter hook reads).
 fn after_inert_defs(body: &[Stmt], stop: &[usize], reserved: &[&str]) -> Option<usize> {
     fn plain(e: &Expr) -> bool {
         match e {
@@ -881,7 +884,14 @@ fn after_inert_defs(body: &[Stmt], stop: &[usize], reserved: &[&str]) -> Option<
             _ => false,
         }
     }
-    fn inert(f: &ast::StmtFunctionDef) -> bool {
+    fn root(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => root(&a.value),
+            _ => None,
+        }
+    }
+    fn inert_def(f: &ast::StmtFunctionDef) -> bool {
         let p = &f.parameters;
         let params = p
             .posonlyargs
@@ -902,9 +912,45 @@ fn after_inert_defs(body: &[Stmt], stop: &[usize], reserved: &[&str]) -> Option<
             && params
             && star
     }
+    fn inert_class(c: &ast::StmtClassDef, earlier: &[&str]) -> bool {
+        let bases = c.arguments.as_deref().is_none_or(|a| {
+            a.keywords.is_empty()
+                && a.args
+                    .iter()
+                    .all(|b| plain(b) && root(b).is_some_and(|r| !earlier.contains(&r)))
+        });
+        let body = c.body.iter().all(|s| match s {
+            Stmt::Pass(_) => true,
+            Stmt::Expr(e) => matches!(*e.value, Expr::StringLiteral(_)),
+            Stmt::Assign(a) => {
+                a.targets.iter().all(|t| matches!(t, Expr::Name(_))) && plain(&a.value)
+            }
+            Stmt::AnnAssign(a) => {
+                matches!(*a.target, Expr::Name(_))
+                    && plain(&a.annotation)
+                    && a.value.as_deref().is_none_or(plain)
+            }
+            Stmt::FunctionDef(f) => inert_def(f),
+            Stmt::ClassDef(inner) => inert_class(inner, earlier),
+            _ => false,
+        });
+        c.decorator_list.is_empty() && c.type_params.is_none() && bases && body
+    }
+    let mut earlier: Vec<&str> = Vec::new();
     body.iter().position(|s| {
-        stop.contains(&usize::from(s.start()))
-            || !matches!(s, Stmt::FunctionDef(f) if inert(f) && !reserved.contains(&f.name.id.as_str()))
+        let probed = stop
+            .iter()
+            .any(|&o| usize::from(s.start()) <= o && o < usize::from(s.end()));
+        let name = match s {
+            Stmt::FunctionDef(f) if inert_def(f) => f.name.id.as_str(),
+            Stmt::ClassDef(c) if inert_class(c, &earlier) => c.name.id.as_str(),
+            _ => return true,
+        };
+        if probed || reserved.contains(&name) {
+            return true;
+        }
+        earlier.push(name);
+        false
     })
 }
 

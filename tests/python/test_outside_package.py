@@ -167,6 +167,15 @@ def main():
 if __name__ == "__main__":
     main()
 '''
+#: A module whose first line is a `class`.
+KLASS = '''class Point:
+    x = 0
+    def norm(self):
+        return abs(self.x)
+def make():
+    return Point()
+print(make().norm())
+'''
 #: A module of `def`s only.
 ONLY_DEFS = '''def one():
     return 1
@@ -181,7 +190,7 @@ def script_wheels(tmp_path_factory) -> dict[str, Path]:
     have other signatures: name -> output wheel."""
     root = tmp_path_factory.mktemp("script")
     wheel = harness.build_wheel(root, "tool", "1.0", {"tool/__init__.py": "", "tool/script.py": SCRIPT,
-                                                      "tool/defs.py": ONLY_DEFS})
+                                                      "tool/defs.py": ONLY_DEFS, "tool/klass.py": KLASS})
     other = root / "other.toml"
     other.write_text('[hooks]\nfunction-enter = "print({lineno}, {arguments})"\n'
                      'function-exit = "print({return_value})"\n')
@@ -205,12 +214,13 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     with zipfile.ZipFile(script_wheels["calls"]) as z:
         script = z.read("tool/script.py").decode()
         defs = z.read("tool/defs.py").decode()
+        klass = z.read("tool/klass.py").decode()
         hooks = z.read("_equip_hooks_tool.py")
         z.extractall(tmp_path / "site")
     with zipfile.ZipFile(script_wheels["other"]) as z:
         other_hooks = z.read("_equip_hooks_tool.py")
     # The binding took no line of its own: every statement of the original kept its line.
-    for original, instrumented in ((SCRIPT, script), (ONLY_DEFS, defs)):
+    for original, instrumented in ((SCRIPT, script), (ONLY_DEFS, defs), (KLASS, klass)):
         assert BINDING.format("tool") in instrumented
         kept = [(type(n).__name__, n.lineno) for n in fidelity.statements(ast.parse(original).body, False)]
         now = [(type(n).__name__, n.lineno) for n in fidelity.statements(ast.parse(instrumented).body, True)]
@@ -221,6 +231,8 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     (alone / "copied.py").write_text(script)
     (alone / "defs_copy.py").write_text(defs)
     assert _run(python, "copied.py", cwd=alone) == "42\n"
+    (alone / "klass_copy.py").write_text(klass)
+    assert _run(python, "klass_copy.py", cwd=alone) == "0\n"
     assert _run(python, "-m", "copied", cwd=alone) == "42\n"
     exec_it = "src = open('copied.py').read(); exec(compile(src, 'copied.py', 'exec'), {'__name__': '__main__'})"
     assert _run(python, "-c", exec_it, cwd=alone) == "42\n"
@@ -248,3 +260,6 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     calls_file = tmp_path / "calls-{pid}.json"
     assert _run(python, "-m", "copied", cwd=alone, env={"EQUIP_CALLS_FILE": str(calls_file)}) == "42\n"
     assert _calls(calls_file)["tool.script"] == {"double": 1, "main": 1}
+    assert _run(python, "-c", "import tool.klass", cwd=tmp_path / "site",
+                env={"EQUIP_CALLS_FILE": str(tmp_path / "klass-{pid}.json")}) == "0\n"
+    assert _calls(tmp_path / "klass-{pid}.json")["tool.klass"] == {"Point.norm": 1, "make": 1}
