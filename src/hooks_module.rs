@@ -12,7 +12,7 @@
 //!
 //! The function-enter hook returns the snippet's value (`{enter_value}`); the function-exit
 //! hook returns the `return_value` it was given, so a site can write
-//! `return _equip_h._equip_function_exit(..., value)` without the hook changing the result.
+//! `return __equip_exit__(..., value)` without the hook changing the result.
 //!
 //! Fast paths of `.py` call sites: with `on-hook-error = "raise"`, a snippet that is one call
 //! of placeholders and constants to a name the hooks module binds (`enter({qualname})` with
@@ -20,13 +20,18 @@
 //! skipping the generated function's frame; and function hooks are called through hidden
 //! globals of the instrumented module ([`HookAbi::callee`]). The generated functions stay in
 //! the module, with this ABI, for sites that use neither (the `.pyc` injector).
+//!
+//! An instrumented module finds its hooks through [`Binding`]: it never fails because the
+//! hooks module is missing or belongs to another instrumentation (it binds no-op stand-ins
+//! instead), and it adds only dunder names to its namespace.
 
 use crate::config::call_shape::SnippetCall;
 use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
 use crate::source::syntax::{Edit, apply_edits, line_starts, py_str};
 
-/// The alias instrumented modules bind the hooks module to.
-pub const MODULE_ALIAS: &str = "_equip_h";
+/// The global instrumented modules bind the hooks module (or its no-op stand-in) to. A dunder
+/// name: namespace walkers skip it, and it is not mangled inside class bodies.
+pub const MODULE_ALIAS: &str = "__equip_hooks__";
 
 /// The hooks module's name for a distribution: `_equip_hooks_<normalized name>`.
 pub fn module_name(distribution: &str) -> String {
@@ -52,13 +57,15 @@ pub struct HookAbi {
     /// `{return_value}` (always among the arguments of an exit hook's direct call).
     pub direct: Option<SnippetCall>,
     /// What `.py` call sites call: the direct callee or the generated function, either
-    /// through the hooks module (`_equip_h.tracer.start`, `_equip_h._equip_module_enter`)
+    /// through the hooks module (`__equip_hooks__.tracer.start`,
+    /// `__equip_hooks__._equip_module_enter`)
     /// or, for function hooks, as a hidden global of the instrumented module bound once by
     /// [`HookAbi::binding`] (a global lookup per call instead of an attribute lookup, which
     /// CPython 3.8-3.10 do not specialize).
     pub callee: String,
     /// When `callee` is such a global, the value the instrumented module binds it to right
-    /// after it binds the hooks module: `_equip_h._equip_function_enter`, `_equip_h.enter`.
+    /// after it binds the hooks module ([`Binding`]): `__equip_hooks__._equip_function_enter`,
+    /// `__equip_hooks__.enter`.
     pub binding: Option<String>,
 }
 
@@ -78,9 +85,9 @@ impl HookAbi {
         // Function hooks run on every call: a hidden global, unless the callee is dotted
         // (looked up on every call, so that patching `tracer.start` works).
         let global = match kind {
-            HookKind::FunctionEnter => Some("_equip_enter_hook"),
-            HookKind::FunctionExit => Some("_equip_exit_hook"),
-            HookKind::FunctionError => Some("_equip_error_hook"),
+            HookKind::FunctionEnter => Some("__equip_enter__"),
+            HookKind::FunctionExit => Some("__equip_exit__"),
+            HookKind::FunctionError => Some("__equip_error__"),
             _ => None,
         }
         .filter(|_| !target.contains('.'));
@@ -140,6 +147,97 @@ impl HookSet {
             .into_iter()
             .flatten()
             .any(|abi| abi.params.iter().any(|&q| p(q)))
+    }
+}
+
+/// How an instrumented module binds its hooks: one expression, the same for `.py` and `.pyc`
+/// modules, that never raises because the hooks module is missing and adds only dunder names
+/// ([`MODULE_ALIAS`] and the function hooks' [`HookAbi::callee`] globals) to the module:
+///
+/// ```text
+/// exec(getattr(__import__(getattr(__import__('importlib.util').util.find_spec('<hooks module>'),
+///                                 'name', 'sys')),
+///              '_equip_bind_<tag>', '<fallback source>'),
+///      globals())
+/// ```
+///
+/// `find_spec` returns `None` (without importing anything) when no hooks module can be found,
+/// and `sys` stands in for it. A hooks module generated for these call sites has the attribute
+/// [`Binding::attribute`], a code object compiled once per process that binds the names from
+/// it; any other module (`sys`, or a hooks module of another instrumentation whose calling
+/// convention may differ) lacks it, so the module runs [`Binding::fallback`] instead, which
+/// binds the same names to no-op stand-ins. No branch: the bytecode is straight-line on every
+/// CPython version. When the hooks module is present the cost is a few dictionary lookups
+/// per module import and nothing per call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The hooks module's name, `_equip_hooks_<dist>`.
+    pub module: String,
+    /// `_equip_bind_<tag>`: the tag (16 hex digits of a sha256 over the equip-wheel version
+    /// and the config's digest) identifies the calling convention of the call sites.
+    pub attribute: String,
+    /// Python source binding the names from the hooks module (run by the code object the
+    /// hooks module keeps under [`Binding::attribute`]).
+    pub source: String,
+    /// Python source binding the same names to no-op stand-ins: every hook call returns
+    /// `None`, except that the generated function-exit returns its `return_value`, as the real
+    /// one does.
+    pub fallback: String,
+}
+
+impl Binding {
+    /// The binding of the hooks module named `module` ([`module_name`]) under `config`.
+    pub fn of(config: &Config, module: &str) -> Binding {
+        let module = module.to_string();
+        let digest = crate::wheel::record::sha256_hex(
+            format!("{}\n{}", env!("CARGO_PKG_VERSION"), config.sha256).as_bytes(),
+        );
+        let hooks = HookSet::of(config);
+        let mut globals = String::new();
+        for abi in [&hooks.enter, &hooks.exit, &hooks.error]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(value) = &abi.binding {
+                globals.push_str(&format!("{} = {value}\n", abi.callee));
+            }
+        }
+        let source = format!(
+            "{MODULE_ALIAS} = __import__({})\n{globals}",
+            py_str(&module)
+        );
+        let mut fallback = format!(
+            "class {MODULE_ALIAS}:\n    def __getattr__(self, name):\n        if name.startswith('__'):\n            raise AttributeError(name)\n        return self\n    def __call__(self, *args, **kwargs):\n        return None\n"
+        );
+        if let Some(exit) = &hooks.exit {
+            let at = exit
+                .params
+                .iter()
+                .position(|&p| p == Placeholder::ReturnValue)
+                .expect("the exit hook passes the return value");
+            fallback.push_str(&format!(
+                "    def {}(self, *args, **kwargs):\n        return args[{at}] if args else kwargs[{}]\n",
+                exit.function,
+                py_str(&Placeholder::ReturnValue.param_name())
+            ));
+        }
+        fallback.push_str(&format!("{MODULE_ALIAS} = {MODULE_ALIAS}()\n{globals}"));
+        Binding {
+            module,
+            attribute: format!("_equip_bind_{}", &digest[..16]),
+            source,
+            fallback,
+        }
+    }
+
+    /// The binding as one Python expression statement (the `.py` prologue).
+    pub fn expression(&self) -> String {
+        format!(
+            "exec(getattr(__import__(getattr(__import__('importlib.util').util.find_spec({}), 'name', 'sys')), {}, {}), globals())",
+            py_str(&self.module),
+            py_str(&self.attribute),
+            py_str(&self.fallback)
+        )
     }
 }
 
@@ -209,6 +307,14 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
             out.push_str(&hook_function(&abi, snippet, config.hooks.on_hook_error));
         }
     }
+    // Last, so that a module importing this one while it is still being imported (a circular
+    // import through hooks.imports) finds no binding and runs uninstrumented.
+    let binding = Binding::of(config, &module_name(distribution));
+    out.push_str(&format!(
+        "\n\n# How instrumented modules bind these hooks (see equip-wheel's docs/semantics.md).\n{} = compile({}, '<equip-wheel binding>', 'exec')\n",
+        binding.attribute,
+        py_str(&binding.source)
+    ));
     out
 }
 
@@ -250,7 +356,7 @@ def _equip_locals():
 
 def _equip_visible_locals(names):
     # {locals}: the frame's variables without equip-wheel's hidden ones.
-    return {k: v for k, v in names.items() if not k.startswith("_equip_")}
+    return {k: v for k, v in names.items() if not k.startswith(("_equip_", "__equip_"))}
 "#;
 
 /// One hook function: parameters, bound aliases, the snippet body, the failure policy.
@@ -421,19 +527,19 @@ module-enter = "print({module})"
         let c = config(&format!("[hooks]\non-hook-error = \"raise\"\n{hooks}"));
         let enter = HookAbi::of(&c, HookKind::FunctionEnter).unwrap();
         assert!(enter.direct.is_some());
-        assert_eq!(enter.callee, "_equip_enter_hook");
-        assert_eq!(enter.binding.as_deref(), Some("_equip_h.enter"));
+        assert_eq!(enter.callee, "__equip_enter__");
+        assert_eq!(enter.binding.as_deref(), Some("__equip_hooks__.enter"));
         let error = HookAbi::of(&c, HookKind::FunctionError).unwrap();
         assert_eq!(
             (error.callee.as_str(), error.binding),
-            ("_equip_h.tracer.fail", None)
+            ("__equip_hooks__.tracer.fail", None)
         );
         // `print` is a builtin, not bound by the hooks module.
         let module = HookAbi::of(&c, HookKind::ModuleEnter).unwrap();
         assert!(module.direct.is_none());
         assert_eq!(
             (module.callee.as_str(), module.binding),
-            ("_equip_h._equip_module_enter", None)
+            ("__equip_hooks__._equip_module_enter", None)
         );
         // Other policies catch inside the generated function: no direct call, but function
         // hooks are still reached through a hidden global.
@@ -442,7 +548,7 @@ module-enter = "print({module})"
         assert!(enter.direct.is_none());
         assert_eq!(
             enter.binding.as_deref(),
-            Some("_equip_h._equip_function_enter")
+            Some("__equip_hooks__._equip_function_enter")
         );
         // An exit call that does not pass {return_value} cannot return it.
         let c = config(
@@ -453,6 +559,42 @@ module-enter = "print({module})"
                 .unwrap()
                 .direct
                 .is_none()
+        );
+    }
+
+    #[test]
+    fn binding_names_the_module_its_tag_and_a_stand_in() {
+        let c = config(
+            "[hooks]\nfunction-enter = \"print({qualname})\"\nfunction-exit = \"print({lineno}, {return_value}, {enter_value})\"\n",
+        );
+        let b = Binding::of(&c, "_equip_hooks_demo");
+        assert!(b.attribute.starts_with("_equip_bind_") && b.attribute.len() == 28);
+        assert_eq!(
+            b.source,
+            "__equip_hooks__ = __import__('_equip_hooks_demo')\n\
+             __equip_enter__ = __equip_hooks__._equip_function_enter\n\
+             __equip_exit__ = __equip_hooks__._equip_function_exit\n"
+        );
+        // The stand-in's exit returns its `return_value`: second of (lineno, return_value,
+        // enter_value), or by keyword (`.pyc` call sites on 3.8-3.10).
+        assert!(
+            b.fallback.contains(
+                "def _equip_function_exit(self, *args, **kwargs):\n        return args[1] if args else kwargs['return_value']\n"
+            ),
+            "{}",
+            b.fallback
+        );
+        ruff_python_parser::parse_module(&b.fallback).unwrap();
+        ruff_python_parser::parse_module(&b.expression()).unwrap();
+        // The hooks module keeps the binding code under the tag, after the hook functions.
+        let text = render(&c, "demo", "1.0");
+        let at = text.find(&format!("{} = compile(", b.attribute)).unwrap();
+        assert!(at > text.find("def _equip_function_exit").unwrap());
+        // Another config (another calling convention) has another tag.
+        let other = config("[hooks]\nfunction-enter = \"print({module})\"\n");
+        assert_ne!(
+            Binding::of(&other, "_equip_hooks_demo").attribute,
+            b.attribute
         );
     }
 }

@@ -1,10 +1,10 @@
 //! Injection of the hook calls into the code objects of a `.pyc`, with the semantics of
 //! `docs/semantics.md` (the same as the `.py` injector in `source::inject`).
 //!
-//! - Module code binds the hooks module as the global `_equip_h` (`__import__(name)` +
-//!   STORE_NAME), and the hidden hook globals of `.py` modules (`HookAbi::binding`)
-//!   after its docstring and `from __future__` imports, then calls module-enter; module-exit
-//!   runs before each of its returns.
+//! - Module code runs the binding expression of `.py` modules (`Binding`: binds the hooks
+//!   module, or a no-op stand-in, as `__equip_hooks__` and the hidden hook globals) after
+//!   its docstring and `from __future__` imports, then calls module-enter; module-exit runs
+//!   before each of its returns.
 //! - Function code (`def`/`async def`) calls function-enter after the prologue
 //!   (COPY_FREE_VARS, MAKE_CELL, RETURN_GENERATOR/POP_TOP, RESUME; GEN_START on 3.10);
 //!   function-exit before each return, passing the value through the hook; function-error
@@ -28,7 +28,7 @@ use super::marshal::{Marshal, NodeId, StrKind, Value};
 use super::tables::{NB_SUBSCR, OpTable, flags};
 use super::{Pyc, PycError, PycOutcome, code_label};
 use crate::config::{Config, HookKind, Placeholder};
-use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
+use crate::hooks_module::{Binding, HookAbi, HookSet, MODULE_ALIAS};
 use crate::source::ModuleTarget;
 
 /// Hidden local holding the enter value.
@@ -207,7 +207,7 @@ pub fn instrument(
     let mut inj = Injector::new(pyc, module, target, &hooks)?;
     inj.probes(&sites, config)?;
     outcome.probes += sites.len();
-    inj.module()?;
+    inj.module(&Binding::of(config, target.hooks_module))?;
     inj.finish()?;
     outcome.new_bytes = Some(pyc.write());
     Ok(outcome)
@@ -1534,9 +1534,9 @@ impl<'p, 't> Injector<'p, 't> {
         Ok(())
     }
 
-    /// Module code: bind `_equip_h` (and run module-enter) after the docstring and
+    /// Module code: bind the hooks (and run module-enter) after the docstring and
     /// `from __future__` imports; module-exit before each return.
-    fn module(&mut self) -> Result<(), PycError> {
+    fn module(&mut self, binding: &Binding) -> Result<(), PycError> {
         let x = self.module_body_start()?;
         let hooks = self.hooks;
         if let Some(abi) = hooks.module_exit.clone() {
@@ -1560,37 +1560,9 @@ impl<'p, 't> Injector<'p, 't> {
                 }
             }
         }
-        // `_equip_h = __import__(name)` rather than IMPORT_NAME, as the .py side does: it
-        // passes no globals, so import trackers that attribute imports to the importing
-        // module do not count the hooks module as one of the package's imports.
+        // The binding expression of the `.py` side (`Binding`), straight-line code.
         let mut block = Vec::new();
-        let name = self.str_const(self.target.hooks_module);
-        let alias = self.name(MODULE_ALIAS);
-        self.load_global_or_name(&mut block, "__import__", true)?;
-        block.push(self.ins("LOAD_CONST", name)?);
-        self.call_n(&mut block, 1, false)?;
-        block.push(self.ins("STORE_NAME", alias)?);
-        // The hidden globals a `.py` module binds for its function hooks
-        // (`HookAbi::binding`): unused here, bound so that both kinds of module expose the
-        // same names to code that walks a module's globals.
-        for abi in [&hooks.enter, &hooks.exit, &hooks.error]
-            .into_iter()
-            .flatten()
-        {
-            let Some(binding) = &abi.binding else {
-                continue;
-            };
-            let mut path = binding.split('.');
-            let root = path.next().unwrap_or(MODULE_ALIAS);
-            self.load_global_or_name(&mut block, root, false)?;
-            for attr in path {
-                let a = self.name(attr);
-                let arg = if self.table.minor >= 12 { a << 1 } else { a };
-                block.push(self.ins("LOAD_ATTR", arg)?);
-            }
-            let global = self.name(&abi.callee);
-            block.push(self.ins("STORE_NAME", global)?);
-        }
+        self.emit_binding(&mut block, binding)?;
         if let Some(abi) = hooks.module_enter.clone() {
             let site = Site {
                 lineno: self.line_of(x),
@@ -1608,6 +1580,58 @@ impl<'p, 't> Injector<'p, 't> {
             Location::line(self.line_of(x))
         };
         self.insert_at(x, block, loc)
+    }
+
+    /// Emits `Binding::expression` as an expression statement:
+    /// `exec(getattr(__import__(getattr(__import__('importlib.util').util.find_spec(<hooks
+    /// module>), 'name', 'sys')), <attribute>, <fallback>), globals())`. Module code only
+    /// (names resolve with LOAD_NAME).
+    fn emit_binding(&mut self, out: &mut Vec<Instr>, binding: &Binding) -> Result<(), PycError> {
+        self.load_global_or_name(out, "exec", true)?;
+        self.load_global_or_name(out, "getattr", true)?;
+        self.load_global_or_name(out, "__import__", true)?;
+        self.load_global_or_name(out, "getattr", true)?;
+        // `__import__('importlib.util').util.find_spec(<hooks module>)`
+        self.load_global_or_name(out, "__import__", true)?;
+        let importlib_util = self.str_const("importlib.util");
+        out.push(self.ins("LOAD_CONST", importlib_util)?);
+        self.call_n(out, 1, false)?;
+        let util = self.name("util");
+        let arg = if self.table.minor >= 12 {
+            util << 1
+        } else {
+            util
+        };
+        out.push(self.ins("LOAD_ATTR", arg)?);
+        let find_spec = self.name("find_spec");
+        match self.table.minor {
+            8..=11 => out.push(self.ins("LOAD_METHOD", find_spec)?),
+            _ => out.push(self.ins("LOAD_ATTR", find_spec << 1 | 1)?),
+        }
+        let module = self.str_const(&binding.module);
+        out.push(self.ins("LOAD_CONST", module)?);
+        self.call_n(out, 1, true)?;
+        // `getattr(<spec>, 'name', 'sys')`
+        let name = self.str_const("name");
+        out.push(self.ins("LOAD_CONST", name)?);
+        let sys = self.str_const("sys");
+        out.push(self.ins("LOAD_CONST", sys)?);
+        self.call_n(out, 3, false)?;
+        // `__import__(...)`
+        self.call_n(out, 1, false)?;
+        // `getattr(<module>, <attribute>, <fallback>)`
+        let attribute = self.str_const(&binding.attribute);
+        out.push(self.ins("LOAD_CONST", attribute)?);
+        let fallback = self.str_const(&binding.fallback);
+        out.push(self.ins("LOAD_CONST", fallback)?);
+        self.call_n(out, 3, false)?;
+        // `globals()`
+        self.load_global_or_name(out, "globals", true)?;
+        self.call_n(out, 0, false)?;
+        // `exec(...)`
+        self.call_n(out, 2, false)?;
+        out.push(self.ins("POP_TOP", 0)?);
+        Ok(())
     }
 
     /// The first instruction of the module body proper.

@@ -46,7 +46,7 @@ use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, OnHookError, Placeholder};
-use crate::hooks_module::{HookAbi, HookSet, MODULE_ALIAS};
+use crate::hooks_module::{Binding, HookAbi, HookSet, MODULE_ALIAS};
 
 /// The edited text (or `None` when unchanged) and the summary for the report.
 pub struct TextOutcome {
@@ -78,6 +78,7 @@ pub fn instrument_text(
     allow_statement_joins(suite, &mut layout);
     let statements = statement_offsets(suite);
     let probes = probe_targets(config, target, suite, &layout)?;
+    let probed = probes.keys().copied().collect();
 
     let mut injector = Injector {
         layout,
@@ -85,6 +86,7 @@ pub fn instrument_text(
         target,
         hooks: HookSet::of(config),
         probes,
+        probed,
         functions: Vec::new(),
         probes_placed: 0,
         warnings: Vec::new(),
@@ -217,6 +219,8 @@ struct Injector<'t, 'c> {
     hooks: HookSet,
     /// Statement start offset -> probes to run before it.
     probes: HashMap<usize, Vec<ProbeTarget>>,
+    /// Start offsets of the statements that have probes.
+    probed: Vec<usize>,
     functions: Vec<String>,
     probes_placed: usize,
     warnings: Vec<String>,
@@ -514,9 +518,15 @@ impl Injector<'_, '_> {
                             .insert(f.body[0].end().into(), format!("; {}", stmts.join("; ")));
                     }
                     Some(first) => {
-                        let line = self.line_of(first.start());
-                        let lo = self.line_of(header_end(f)) + 1;
-                        self.run_before(first, &entry, lo, line);
+                        // After nested `def`s that run nothing (`def decorator(f): ...` first
+                        // in a decorator factory): then entry needs no line of its own.
+                        let names: Vec<&str> = params.names.iter().map(String::as_str).collect();
+                        let (at, lo) = match after_inert_defs(rest, &[], &names) {
+                            Some(i) if i > 0 => (&rest[i], self.line_of(rest[i - 1].end()) + 1),
+                            _ => (first, self.line_of(header_end(f)) + 1),
+                        };
+                        let line = self.line_of(at.start());
+                        self.run_before(at, &entry, lo, line);
                     }
                     None => {}
                 }
@@ -834,24 +844,15 @@ impl Injector<'_, '_> {
         })
     }
 
-    /// Binds the hooks module (and runs module-enter) after the docstring and
+    /// Binds the hooks (`Binding`) and runs module-enter, after the docstring and
     /// `from __future__` imports.
     fn module_prologue(&mut self, suite: &[Stmt]) {
         let skip = module_prefix_len(suite);
-        // `__import__(name)` rather than an `import` statement: it passes no globals, so
-        // import trackers that attribute imports to the importing module (a package's
-        // "light imports" tests) do not count the hooks module as one of its imports.
-        let import = format!("__import__({})", py_str(self.target.hooks_module));
-        let mut pieces = vec![Piece::assign(MODULE_ALIAS, import)];
-        // Hidden globals the function hooks are called through (see `HookAbi::binding`).
-        for abi in [&self.hooks.enter, &self.hooks.exit, &self.hooks.error]
-            .into_iter()
-            .flatten()
-        {
-            if let Some(value) = &abi.binding {
-                pieces.push(Piece::assign(&abi.callee, value.clone()));
-            }
-        }
+        // `__import__(name)` inside the binding rather than an `import` statement: it passes
+        // no globals, so import trackers that attribute imports to the importing module (a
+        // package's "light imports" tests) do not count the hooks module as one of its imports.
+        let binding = Binding::of(self.config, self.target.hooks_module);
+        let mut pieces = vec![Piece::call(binding.expression())];
         if let Some(abi) = self.hooks.module_enter.clone() {
             let line = suite
                 .get(skip)
@@ -868,7 +869,19 @@ impl Injector<'_, '_> {
             );
             return;
         }
-        match suite.first() {
+        // With no module-enter, the binding may follow `def`s that run nothing: a module
+        // whose first line is a `def` then needs no line for it. Not past a probe's statement
+        // (the probe calls the hooks) nor past a `def` shadowing a builtin the binding calls.
+        let at = match self.hooks.module_enter {
+            None => after_inert_defs(
+                suite,
+                &self.probed,
+                &["exec", "getattr", "globals", "__import__"],
+            ),
+            Some(_) => Some(0),
+        };
+        // A module of inert `def`s only binds on a new last line: no statement moves.
+        match at.and_then(|i| suite.get(i)) {
             Some(first) => {
                 let line = self.line_of(first.start());
                 let lo = self.free_lines_above(line);
@@ -972,6 +985,101 @@ fn module_prefix_len(suite: &[Stmt]) -> usize {
         }
     }
     n
+}
+
+/// The index of the first statement of `body` that is not an inert definition, `None` when
+/// every statement is one (or `body` is empty). Executing an inert definition calls no code of
+/// the program: a `def` with no decorators or type parameters whose defaults and annotations
+/// are constants, names or dotted names; a `class` with no decorators, type parameters or
+/// keywords, whose bases are such names (not bound by the definitions before it, whose
+/// `__init_subclass__` could run) and whose body holds only a docstring, `pass`, assignments
+/// of such values to names and inert definitions. Code placed after such statements runs
+/// before anything else observable, so hooks may go there instead of before them. `stop`
+/// lists offsets of statements with a probe (a definition holding one is not skipped),
+/// `reserved` the names a definition must not bind (the builtins the hooks binding calls,
+/// the parameters the enter hook reads).
+fn after_inert_defs(body: &[Stmt], stop: &[usize], reserved: &[&str]) -> Option<usize> {
+    fn plain(e: &Expr) -> bool {
+        match e {
+            Expr::Name(_)
+            | Expr::StringLiteral(_)
+            | Expr::BytesLiteral(_)
+            | Expr::NumberLiteral(_)
+            | Expr::BooleanLiteral(_)
+            | Expr::NoneLiteral(_)
+            | Expr::EllipsisLiteral(_) => true,
+            Expr::Attribute(a) => plain(&a.value),
+            _ => false,
+        }
+    }
+    fn root(e: &Expr) -> Option<&str> {
+        match e {
+            Expr::Name(n) => Some(n.id.as_str()),
+            Expr::Attribute(a) => root(&a.value),
+            _ => None,
+        }
+    }
+    fn inert_def(f: &ast::StmtFunctionDef) -> bool {
+        let p = &f.parameters;
+        let params = p
+            .posonlyargs
+            .iter()
+            .chain(&p.args)
+            .chain(&p.kwonlyargs)
+            .all(|a| {
+                a.default.as_deref().is_none_or(plain)
+                    && a.parameter.annotation.as_deref().is_none_or(plain)
+            });
+        let star = [&p.vararg, &p.kwarg]
+            .into_iter()
+            .flatten()
+            .all(|v| v.annotation.as_deref().is_none_or(plain));
+        f.decorator_list.is_empty()
+            && f.type_params.is_none()
+            && f.returns.as_deref().is_none_or(plain)
+            && params
+            && star
+    }
+    fn inert_class(c: &ast::StmtClassDef, earlier: &[&str]) -> bool {
+        let bases = c.arguments.as_deref().is_none_or(|a| {
+            a.keywords.is_empty()
+                && a.args
+                    .iter()
+                    .all(|b| plain(b) && root(b).is_some_and(|r| !earlier.contains(&r)))
+        });
+        let body = c.body.iter().all(|s| match s {
+            Stmt::Pass(_) => true,
+            Stmt::Expr(e) => matches!(*e.value, Expr::StringLiteral(_)),
+            Stmt::Assign(a) => {
+                a.targets.iter().all(|t| matches!(t, Expr::Name(_))) && plain(&a.value)
+            }
+            Stmt::AnnAssign(a) => {
+                matches!(*a.target, Expr::Name(_))
+                    && plain(&a.annotation)
+                    && a.value.as_deref().is_none_or(plain)
+            }
+            Stmt::FunctionDef(f) => inert_def(f),
+            Stmt::ClassDef(inner) => inert_class(inner, earlier),
+            _ => false,
+        });
+        c.decorator_list.is_empty() && c.type_params.is_none() && bases && body
+    }
+    let mut earlier: Vec<&str> = Vec::new();
+    body.iter().position(|s| {
+        let probed = stop
+            .iter()
+            .any(|&o| usize::from(s.start()) <= o && o < usize::from(s.end()));
+        let name = match s {
+            Stmt::FunctionDef(f) if inert_def(f) => f.name.id.as_str(),
+            Stmt::ClassDef(c) if inert_class(c, &earlier) => c.name.id.as_str(),
+            _ => return true,
+        };
+        if probed || reserved.contains(&name) {
+            return true;
+        }
+        earlier.push(name);
+        false
+    })
 }
 
 /// The end of a function's header (type parameters, parameters, return annotation).

@@ -23,14 +23,26 @@ BODY_FIELDS = ("body", "orelse", "finalbody")
 
 
 def _is_equip_name(node: ast.AST) -> bool:
-    return isinstance(node, ast.Name) and node.id.startswith("_equip_")
+    return isinstance(node, ast.Name) and node.id.startswith(("_equip_", "__equip_"))
+
+
+def _is_binding(node: ast.Call) -> bool:
+    """The hooks binding: ``exec(getattr(<hooks module>, '_equip_bind_<tag>', ...), globals())``."""
+    if not (isinstance(node.func, ast.Name) and node.func.id == "exec" and node.args):
+        return False
+    inner = node.args[0]
+    return (isinstance(inner, ast.Call) and len(inner.args) == 3
+            and isinstance(inner.args[1], ast.Constant)
+            and str(inner.args[1].value).startswith("_equip_bind_"))
 
 
 def _is_equip_call(node: ast.AST) -> bool:
-    """``_equip_h.<hook>(...)``, or a direct hook call: ``_equip_h.tracer.start(...)``,
-    ``_equip_enter_hook(...)``."""
+    """``__equip_hooks__.<hook>(...)``, a direct hook call (``__equip_hooks__.tracer.start(...)``,
+    ``__equip_enter__(...)``), or the hooks binding."""
     if not isinstance(node, ast.Call):
         return False
+    if _is_binding(node):
+        return True
     func = node.func
     while isinstance(func, ast.Attribute):
         func = func.value

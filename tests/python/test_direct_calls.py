@@ -89,7 +89,8 @@ def test_direct_calls_keep_semantics(minor, tmp_path):
     with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
         z.extractall(site)
         source = z.read("dmod/mod.py").decode()
-    assert "_equip_enter_hook = _equip_h.enter;" in source, source
+    assert "find_spec('_equip_hooks_dmod')" in source, source
+    assert "__equip_enter__(" in source, source
     (site / "dhooks.py").write_text(HOOKS)
     proc = subprocess.run([str(python), "-c", CHECK], cwd=site, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -74,7 +74,7 @@ def test_files_keep_their_encoding_and_line_endings(instrumented):
         tabs = z.read("enc/tabs.py")
         ff = z.read("enc/ff.py")
     assert latin.startswith(b"# -*- coding: latin-1 -*-\n")
-    assert b"caf\xe9 \xa9" in latin and b"_equip_h" in latin
+    assert b"caf\xe9 \xa9" in latin and b"__equip_hooks__" in latin
     latin.decode("latin-1")
     assert crlf.count(b"\r\n") == crlf.count(b"\n"), "every line ending stays CRLF"
     assert bom.startswith(b"\xef\xbb\xbf") and b"'\xc3\xa9'" in bom
