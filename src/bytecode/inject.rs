@@ -1288,7 +1288,8 @@ impl<'p, 't> Injector<'p, 't> {
         };
         let load_none = |i: usize| name(i) == "LOAD_CONST" && Some(ins[i].arg) == none;
         let mut start = if self.table.minor >= 11 {
-            let first = call.checked_sub(if name(call - 1) == "PRECALL" { 4 } else { 3 })?;
+            let precall = call > 0 && name(call - 1) == "PRECALL";
+            let first = call.checked_sub(if precall { 4 } else { 3 })?;
             (first..first + 3).all(load_none).then_some(first)?
         } else {
             let first = call.checked_sub(3)?;

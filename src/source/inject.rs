@@ -174,11 +174,13 @@ const KEPT: &str = "_equip_r";
 const LEAVING: &str = "_equip_l";
 
 /// How a function whose returns have cleanup after them (`finally`, `__exit__`) reports its
-/// exit: every return records its line in `_equip_l` (and its value in `_equip_r` when the
-/// exit hook takes `{return_value}`), falling off the end records a `None` result, the
-/// handler clears `_equip_l`, and a `finally` of the whole body calls the exit hook when
-/// `_equip_l` holds a line: after all the function's cleanup, with the value the frame
-/// actually returns (a `finally` that returns records its own line and value last).
+/// exit: entry records a `None` result falling off from the last statement's line (in
+/// `_equip_l`, and in `_equip_r` when the exit hook takes `{return_value}`), every return
+/// records its line and value, falling off the end records its line where that needs no line
+/// of its own (after a `with` whose body ends in `return` it would), the handler clears
+/// `_equip_l`, and a `finally` of the whole body calls the exit hook when `_equip_l` holds a
+/// line: after all the function's cleanup, with the value the frame actually returns (a
+/// `finally` that returns records its own line and value last).
 #[derive(Clone, Copy)]
 struct Deferred {
     /// Whether the exit hook takes `{return_value}` (else nothing is kept in `_equip_r`).
@@ -432,11 +434,13 @@ impl Injector<'_, '_> {
             self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends) || deferred;
         // `pass`, `return self`, a docstring...: only a hook can raise there, and only under
         // the `raise` policy (the others catch the hook's exception).
+        // A body that is only a docstring has no statement to put under `try:`.
         if wrap
             && !suspends
             && !deferred
-            && self.config.hooks.on_hook_error != OnHookError::Raise
-            && flow::cannot_raise(&f.body, &params.names)
+            && (rest.is_empty()
+                || (self.config.hooks.on_hook_error != OnHookError::Raise
+                    && flow::cannot_raise(&f.body, &params.names)))
         {
             wrap = false;
         }
@@ -486,6 +490,18 @@ impl Injector<'_, '_> {
             }
         };
         let mut entry = Vec::new();
+        if let Some(d) = deferred {
+            // Falling off after a `with` whose context manager swallowed an exception raised
+            // before the `with`'s last `return` has no code of its own: it finds these.
+            let last = f.body.last().expect("a function has a body");
+            entry.push(Piece::assign(
+                LEAVING,
+                (self.line_of(last.start()) + 1).to_string(),
+            ));
+            if d.value {
+                entry.push(Piece::assign(KEPT, "None".into()));
+            }
+        }
         if keep_args {
             entry.push(Piece::assign("_equip_a", params.dict()));
         }

@@ -60,17 +60,42 @@ def is_injected(stmt: ast.stmt) -> bool:
     return False
 
 
+def _is_deferred_exit(stmts: List[ast.stmt]) -> bool:
+    """The ``finally`` of a function with deferred exits: ``_equip_l is None or <exit call>``."""
+    if len(stmts) != 1 or not isinstance(stmts[0], ast.Expr):
+        return False
+    value = stmts[0].value
+    return (
+        isinstance(value, ast.BoolOp)
+        and isinstance(value.values[0], ast.Compare)
+        and _is_equip_name(value.values[0].left)
+        and _is_equip_call(value.values[-1])
+    )
+
+
 def is_injected_try(stmt: ast.stmt) -> bool:
     """The ``try`` equip-wheel wraps a function body in."""
-    if not isinstance(stmt, ast.Try) or len(stmt.handlers) != 1 or stmt.orelse or stmt.finalbody:
+    if not isinstance(stmt, ast.Try) or len(stmt.handlers) != 1 or stmt.orelse:
+        return False
+    if stmt.finalbody and not _is_deferred_exit(stmt.finalbody):
         return False
     handler = stmt.handlers[0]
+    body = handler.body
+    deferred = bool(stmt.finalbody)
+    if deferred:
+        # A function with deferred exits first clears `_equip_l`.
+        if not (body and isinstance(body[0], ast.Assign) and is_injected(body[0])):
+            return False
+        body = body[1:]
+        if len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is None:
+            return handler.name is None and isinstance(handler.type, ast.Name) \
+                and handler.type.id == "BaseException"
     # The handler is exactly `<hook call>; raise`.
     shape = (
-        len(handler.body) == 2
-        and isinstance(handler.body[0], ast.Expr)
-        and isinstance(handler.body[1], ast.Raise)
-        and handler.body[1].exc is None
+        len(body) == 2
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[1], ast.Raise)
+        and body[1].exc is None
     )
     if handler.name == "_equip_x":
         return shape
@@ -78,7 +103,7 @@ def is_injected_try(stmt: ast.stmt) -> bool:
         shape
         and isinstance(handler.type, ast.Name)
         and handler.type.id == "GeneratorExit"
-        and _is_equip_call(handler.body[0].value)
+        and _is_equip_call(body[0].value)
     )
 
 

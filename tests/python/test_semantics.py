@@ -870,6 +870,9 @@ CASES["cleanup"] = case(
     out.append(next(g))
     g.close()
     out.append(list(m.gen_returns()))
+    g = m.gen_returns()
+    out.append(next(g))
+    g.close()
 
     async def drive():
         a = await m.uses_async_with()
@@ -937,6 +940,11 @@ CASES["cleanup"] = case(
         *_with_cm("gen", c),
         *_exit_cm("gen", c),
         E("exit", "gen_returns", c.line("gretret"), "'done'", True),
+        # Closed before its `return`: `__exit__` sees GeneratorExit, then the exit (None).
+        E("enter", "gen_returns", c.line("greturns"), {}, None),
+        *_with_cm("gen", c),
+        *_exit_cm("gen", c, "(<class 'GeneratorExit'>, GeneratorExit(), <traceback object at 0x?>)"),
+        E("exit", "gen_returns", c.line("greturns"), "None", True),
         E("enter", "uses_async_with", c.line("aw"), {}, None),
         E("enter", "ACM.__aenter__", c.line("aenter"), {"self": OBJ("case_cleanup.ACM")}, "ACM"),
         E("exit", "ACM.__aenter__", c.line("aenterret"), OBJ("case_cleanup.ACM"), True),
@@ -966,10 +974,11 @@ def _with_cm(name, c):
     ]
 
 
-def _exit_cm(name, c):
-    """The events of the `__exit__` of a `with CM(name):` left without an exception."""
+def _exit_cm(name, c, exc="(None, None, None)"):
+    """The events of the `__exit__` of a `with CM(name):` (left without an exception by
+    default)."""
     return [
-        E("enter", "CM.__exit__", c.line("cmexit"), {"self": OBJ("case_cleanup.CM"), "exc": "(None, None, None)"}, "CM"),
+        E("enter", "CM.__exit__", c.line("cmexit"), {"self": OBJ("case_cleanup.CM"), "exc": exc}, "CM"),
         E("exit", "CM.__exit__", c.line("cmexitret"), "False", True),
     ]
 
