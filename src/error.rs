@@ -25,7 +25,12 @@ pub enum Error {
     #[error(transparent)]
     Wheel(#[from] WheelError),
     /// A member of a valid wheel could not be instrumented.
-    #[error("{}: {}: {message}", crate::escape::path(.wheel), crate::escape::escape(.member))]
+    #[error(
+        "{}: {}: {}",
+        crate::escape::path(.wheel),
+        crate::escape::escape(.member),
+        crate::escape::escape(.message)
+    )]
     Instrument {
         /// The input wheel.
         wheel: PathBuf,

@@ -364,6 +364,30 @@ fn crc_mismatch() {
 }
 
 #[test]
+fn instrument_reports_the_first_problem_verify_lists() {
+    let mut entries = demo_with(&[]);
+    for name in ["demo/util.py", "demo/__init__.py"] {
+        let i = index_of(&entries, name);
+        entries[i].crc ^= 1;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(WHEEL), assemble(&entries)).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["verify", WHEEL], &[]);
+    assert_eq!(code, Some(1));
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("equip-wheel: error: "))
+        .collect();
+    assert_eq!(problems.len(), 2, "{stderr}");
+    assert!(problems[0].contains("demo/__init__.py: corrupt member data: CRC-32"));
+    for _ in 0..5 {
+        let (code, _, stderr) = run(dir.path(), &["instrument", WHEEL, "-o", "out"], &[]);
+        assert_eq!(code, Some(1));
+        assert_eq!(single_error(&stderr), problems[0]);
+    }
+}
+
+#[test]
 fn stored_member_with_sizes_that_differ() {
     let mut entries = demo_with(&[]);
     let i = index_of(&entries, "demo/util.py");

@@ -14,7 +14,7 @@
 //! |--------------------------------|---------|---------------------------------------------|
 //! | `EQUIP_WHEEL_MAX_MEMBER_SIZE`  | 4G      | uncompressed size of one member             |
 //! | `EQUIP_WHEEL_MAX_TOTAL_SIZE`   | 16G     | sum of the uncompressed sizes of all members |
-//! | `EQUIP_WHEEL_MAX_RATIO`        | 200     | uncompressed / compressed size of a member larger than 1 MiB |
+//! | `EQUIP_WHEEL_MAX_RATIO`        | 200     | uncompressed / compressed size (rounded down) of a member larger than 1 MiB |
 //!
 //! Sizes are a number of bytes with an optional `K`, `M` or `G` suffix (powers of 1024).
 
@@ -108,7 +108,7 @@ impl ReadLimits {
                 self.max_member_size
             ));
         }
-        if size > RATIO_GRACE_SIZE && size / compressed_size.max(1) >= self.max_ratio {
+        if size > RATIO_GRACE_SIZE && size / compressed_size.max(1) > self.max_ratio {
             return Err(format!(
                 "compression ratio {}:1 ({compressed_size} bytes inflating to {size}) is past \
                  the limit of {}:1 ({ENV_MAX_RATIO}); a decompression bomb?",
