@@ -58,14 +58,20 @@ struct CodeInfo {
     class_name: Option<String>,
 }
 
-/// The code objects of a module in walk order (module first, then `co_consts` depth first),
-/// with qualnames reconstructed on 3.8–3.10 (`C.m`, `f.<locals>.g`) and read from
+/// The code objects of a module in walk order (module first, then `co_consts` depth first,
+/// each object once however many `co_consts` share it), with qualnames reconstructed on 3.8–3.10 (`C.m`, `f.<locals>.g`) and read from
 /// `co_qualname` on 3.11+.
 fn walk(m: &Marshal) -> Vec<CodeInfo> {
     let mut out = Vec::new();
     let root = m.resolve(m.root);
     let mut stack: Vec<(NodeId, Option<(Scope, String, String)>)> = vec![(root, None)];
+    // A code object shared through marshal back-references is one object: walked (and
+    // instrumented) once, under the first path that reaches it.
+    let mut seen = std::collections::HashSet::new();
     while let Some((node, parent)) = stack.pop() {
+        if !seen.insert(node) {
+            continue;
+        }
         let view = CodeView::new(m, node).expect("code objects only");
         let scope = view.scope(parent.is_none());
         let name = view.name();

@@ -135,11 +135,16 @@ impl Pyc {
         out
     }
 
-    /// Every code object, the module first, depth first in `co_consts` order.
+    /// Every code object, the module first, depth first in `co_consts` order; an object
+    /// shared through back-references (several `co_consts` holding it) comes once.
     pub fn code_objects(&self) -> Vec<NodeId> {
         let mut out = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut stack = vec![self.marshal.resolve(self.marshal.root)];
         while let Some(node) = stack.pop() {
+            if !seen.insert(node) {
+                continue;
+            }
             out.push(node);
             let view = CodeView::new(&self.marshal, node).expect("code objects only");
             for (_, child) in view.nested().into_iter().rev() {

@@ -64,14 +64,7 @@ pub fn instrument_text(
     target: ModuleTarget<'_>,
     config: &Config,
 ) -> Result<TextOutcome, SourceError> {
-    let parsed = ruff_python_parser::parse_module(text).map_err(|e| {
-        let (line, column) = crate::config::snippet::line_col(text, e.location.start().into());
-        SourceError::Syntax {
-            line,
-            column,
-            message: e.error.to_string(),
-        }
-    })?;
+    let parsed = super::depth::parse_module(text)?;
     let suite = parsed.suite();
     let facts = LineFacts::new(text, parsed.tokens(), suite);
     let mut layout = Layout::new(text, facts);

@@ -1,6 +1,7 @@
 //! `.py` instrumentation: decode (PEP 263), parse (ruff), plan the injection points, edit the
 //! text without moving original statements, encode back.
 
+pub mod depth;
 pub mod encoding;
 pub mod flow;
 pub mod inject;
@@ -92,15 +93,17 @@ pub enum SourceError {
 /// Instruments one `.py` file's bytes under `config`.
 ///
 /// Returns the new bytes (in the file's own encoding, BOM and line endings) or `None` when
-/// nothing in the module is selected. Errors when the file does not decode or parse, or a
-/// probe names a line without a statement.
+/// nothing in the module is selected. Errors when the file does not decode or parse, nests
+/// deeper than [`depth::MAX_NESTING`], or a probe names a line without a statement.
+///
+/// Runs with the native stack [`depth::with_stack`] guarantees, on any thread.
 pub fn instrument(
     bytes: &[u8],
     target: ModuleTarget<'_>,
     config: &Config,
 ) -> Result<SourceOutcome, SourceError> {
     let decoded = encoding::decode(bytes).map_err(SourceError::Encoding)?;
-    let outcome = inject::instrument_text(&decoded.text, target, config)?;
+    let outcome = depth::with_stack(|| inject::instrument_text(&decoded.text, target, config))?;
     let mut summary = outcome.summary;
     summary.warnings = outcome.warnings;
     summary.new_bytes = outcome.text.map(|text| encoding::encode(&decoded, &text));
