@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyRuntimeError};
+use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -28,9 +28,32 @@ use crate::wheel::verify::verify_wheel as verify;
 /// `KeyboardInterrupt`) cancels it between members, and the exception is re-raised once the
 /// worker has stopped without writing every output (no partial output is left). If every
 /// output was already in place, the run's own exit code is returned instead.
+///
+/// `exit_after`: the caller exits right after (the console script). SIGINT and SIGTERM are
+/// then ignored from the moment the work ends, so that a signal arriving after it cannot
+/// turn a completed run's exit code into an interruption's.
 #[pyfunction]
-fn main(py: Python<'_>, argv: Vec<String>) -> PyResult<i32> {
-    match run_polling(py, move |cancel| cli::run_with_cancel(argv, cancel))? {
+#[pyo3(signature = (argv, exit_after=false))]
+fn main(py: Python<'_>, argv: Vec<String>, exit_after: bool) -> PyResult<i32> {
+    let outcome = run_polling(py, move |cancel| cli::run_with_cancel(argv, cancel))?;
+    if exit_after {
+        let signal = py.import("signal")?;
+        let ignore = signal.getattr("SIG_IGN")?;
+        for name in ["SIGINT", "SIGTERM"] {
+            let number = signal.getattr(name)?;
+            // `signal.signal` first runs the handlers of signals already pending, which may
+            // raise: that signal came after the work, its exception is dropped.
+            let mut set = signal.call_method1("signal", (&number, &ignore));
+            for _ in 0..3 {
+                if set.is_ok() {
+                    break;
+                }
+                set = signal.call_method1("signal", (&number, &ignore));
+            }
+            set?;
+        }
+    }
+    match outcome {
         (cli::EXIT_INTERRUPTED, Some(signal)) => Err(signal),
         (code, _) => Ok(code),
     }
@@ -57,7 +80,10 @@ fn run_polling<T: Send + 'static>(
 ) -> PyResult<(T, Option<PyErr>)> {
     let cancel = Arc::new(AtomicBool::new(false));
     let flag = cancel.clone();
-    let handle = std::thread::spawn(move || work(flag));
+    let handle = std::thread::Builder::new()
+        .name("equip-wheel".into())
+        .spawn(move || work(flag))
+        .map_err(|e| PyOSError::new_err(format!("cannot start a worker thread: {e}")))?;
     let mut signal = None;
     while !handle.is_finished() {
         if let Err(raised) = py.check_signals() {

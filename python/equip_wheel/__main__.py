@@ -23,9 +23,12 @@ def main() -> None:
     output exits with its own status."""
     signal.signal(signal.SIGTERM, _terminated)
     try:
-        code = _native_main(["equip-wheel", *sys.argv[1:]])
+        code = _native_main(["equip-wheel", *sys.argv[1:]], exit_after=True)
     except KeyboardInterrupt:
         code = 130
+    except OSError as e:  # no worker thread could be started
+        print(f"equip-wheel: error: {e}", file=sys.stderr)
+        code = 1
     raise SystemExit(code)
 
 

@@ -341,8 +341,9 @@ def instrument_wheel(
             of ``output.local-version`` or ``output.build-tag``, the input is removed).
         dry_run: plan and report only; write nothing (:attr:`Report.output` is None).
 
-    The output is written to a temporary file and renamed: an error or Ctrl-C never leaves
-    a partial wheel.
+    The output is written to an unnamed temporary file and linked into place once complete:
+    an error, Ctrl-C or a killed process never leaves a partial wheel. Its mode is that of
+    any new file of the process (the umask decides); ``in_place`` keeps the input's.
 
     Raises:
         ConfigError: invalid configuration, or both ``config`` and ``preset`` given.
@@ -350,7 +351,8 @@ def instrument_wheel(
         InstrumentError: a module could not be instrumented (e.g. ``on-syntax-error =
             "fail"`` and a file that does not parse).
         FileError: the output could not be written.
-        KeyboardInterrupt: Ctrl-C; the work stopped, nothing was written.
+        KeyboardInterrupt: Ctrl-C; the work stopped, and the output is absent unless it was
+            already complete and in place.
     """
     if config is not None and preset is not None:
         reason = "give config or preset, not both"

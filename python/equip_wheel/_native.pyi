@@ -34,10 +34,12 @@ class NativeConfig:
     @property
     def enabled(self) -> Optional[bool]: ...
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], exit_after: bool = False) -> int:
     """Run the equip-wheel command line (``argv[0]`` is the program name); return the exit
     code (0 ok, 1 a wheel failed, 2 usage or configuration error, 130 interrupted). Raises
-    KeyboardInterrupt on Ctrl-C after the work has stopped."""
+    KeyboardInterrupt on Ctrl-C when the work stopped before every output was written (a
+    run that had written them all returns its code). ``exit_after``: the caller exits right
+    after; SIGINT and SIGTERM are ignored from the end of the work on."""
 
 def load_config(
     path: Union[str, os.PathLike[str], None] = None,

@@ -471,9 +471,8 @@ fn sweep_stale(dir: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with(STAGED_PREFIX) && name.ends_with(STAGED_SUFFIX))
-            || !entry.file_type().is_ok_and(|t| t.is_file())
-        {
+        let staged = name.starts_with(STAGED_PREFIX) && name.ends_with(STAGED_SUFFIX);
+        if !(staged && entry.file_type().is_ok_and(|t| t.is_file())) {
             continue;
         }
         let path = entry.path();
