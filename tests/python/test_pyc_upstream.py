@@ -9,7 +9,7 @@ upstream suite must give every test the same outcome as against the plain source
 and the probe must see enter, exit and error events, each exit/error with the enter value of
 its own call.
 
-Acceptance 3 (differential oracle): on 3.11 and 3.13 the `.py`-instrumented build of the same
+Acceptance 3 (differential oracle): on 3.11, 3.13, 3.14 and 3.15 the `.py`-instrumented build of the same
 wheel runs the same suite; the probe's event counts of both builds, per event kind and
 function, are identical.
 """
@@ -25,8 +25,8 @@ import probe
 import pyc_support
 import upstream
 
-VERSIONS = ["3.8", "3.10", "3.11", "3.12", "3.13"]
-DIFFERENTIAL = ["3.11", "3.13"]
+VERSIONS = ["3.8", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+DIFFERENTIAL = ["3.11", "3.13", "3.14", "3.15"]
 NAMES = [name for name, _ in harness.REAL_WHEELS]
 # Fewer Hypothesis examples for attrs (derandomized), the same in every run compared.
 EXAMPLES = 20
