@@ -61,7 +61,7 @@ def interpreter(minor: str) -> str | None:
     marker = venv / f".{WRAPT}"
     if not marker.exists():
         shutil.rmtree(venv, ignore_errors=True)
-        run([base, "-m", "venv", venv])
+        harness.Venv.create(base, venv)  # uv venv --seed where ensurepip has no pip wheel
         run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", WRAPT])
         marker.touch()
     return str(python)

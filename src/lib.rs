@@ -1,7 +1,7 @@
 //! equip-wheel: instrument built Python wheels.
 //!
 //! Opens a wheel, injects configured Python snippets into its `.py` modules (source rewriting,
-//! [`source`]) and `.pyc` modules of CPython 3.8–3.13 (bytecode rewriting, [`bytecode`]) at
+//! [`source`]) and `.pyc` modules of CPython 3.8–3.15 (bytecode rewriting, [`bytecode`]) at
 //! function entry, return, exception, chosen lines and module import, regenerates RECORD and
 //! writes a new wheel that pip and uv install like any other.
 //!

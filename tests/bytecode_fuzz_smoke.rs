@@ -1,5 +1,5 @@
 //! Stable-toolchain smoke run of the two fuzz properties (`equip_wheel::bytecode::fuzzing`),
-//! for CI: seeds are the `shapes` fixture compiled by every installed interpreter (3.8–3.13),
+//! for CI: seeds are the `shapes` fixture compiled by every installed interpreter (3.8–3.15),
 //! mutated deterministically (byte flips, insertions, deletions, truncations). The real
 //! coverage-guided runs are `scripts/fuzz.sh` (cargo fuzz, nightly).
 
@@ -10,7 +10,7 @@ use std::process::Command;
 
 use equip_wheel::bytecode::fuzzing::{fuzz_config, instrument_any, marshal_round_trip};
 
-const VERSIONS: [&str; 6] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"];
+const VERSIONS: [&str; 8] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"];
 
 fn seeds() -> Vec<Vec<u8>> {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -314,6 +314,12 @@ impl Body {
                 .ok_or_else(|| AsmError("reference to a missing instruction".into()))
         };
         let call_finally = self.table.op("CALL_FINALLY");
+        // 3.14+ END_ASYNC_FOR "jumps" back to its loop's END_SEND only so that monitoring
+        // knows the branch source (`JUMPBY(0)`): control never goes there.
+        let end_async_for = self
+            .table
+            .op("END_ASYNC_FOR")
+            .filter(|&op| self.table.info(op).is_jump());
         // RETURN_GENERATOR (3.11+) returns the new generator; the frame resumes after it
         // with the first sent value on the stack, which the following POP_TOP drops.
         let return_generator = self.table.op("RETURN_GENERATOR");
@@ -376,7 +382,7 @@ impl Body {
                     })?;
                     let d = depth + i64::from(jump);
                     max = max.max(d);
-                    if Some(ins.op) != call_finally {
+                    if Some(ins.op) != call_finally && Some(ins.op) != end_async_for {
                         work.push((pos(target)?, d));
                     }
                 }

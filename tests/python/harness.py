@@ -26,7 +26,7 @@ DOWNLOADS = CACHE / "downloads"
 TESTWHEELS = REPO / "testwheels"
 
 #: Every CPython minor version the instrumented output is tested under.
-PY_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]
+PY_VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 
 #: The real wheels of the end-to-end acceptance (name, version).
 REAL_WHEELS = [
@@ -192,7 +192,13 @@ class Venv:
 
     @classmethod
     def create(cls, python: Path, path: Path) -> Venv:
-        subprocess.run([str(python), "-m", "venv", str(path)], check=True, capture_output=True)
+        """A venv with pip: ``python -m venv``, or ``uv venv --seed`` for interpreters
+        whose ensurepip has no pip wheel to install (Debian's builds of 3.14/3.15)."""
+        made = subprocess.run([str(python), "-m", "venv", str(path)], capture_output=True)
+        if made.returncode != 0:
+            shutil.rmtree(path, ignore_errors=True)
+            subprocess.run([uv_exe(), "venv", "--quiet", "--seed", "--python", str(python),
+                            str(path)], check=True, capture_output=True)
         return cls(path)
 
     @classmethod

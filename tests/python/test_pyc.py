@@ -121,7 +121,7 @@ def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Pat
     assert [m["member"] for m in data["modules"]] == ["shapes/__init__.pyc"]
 
 
-@pytest.mark.parametrize("minor", ["3.11", "3.13"])
+@pytest.mark.parametrize("minor", ["3.11", "3.13", "3.14", "3.15"])
 def test_pyc_and_py_builds_report_the_same_events(minor: str, shapes_wheel: Path,
                                                   probe_config: Path, tmp_path: Path) -> None:
     """Differential oracle on the fixture: the .py-instrumented and the .pyc-instrumented

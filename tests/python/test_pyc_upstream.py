@@ -1,16 +1,16 @@
 """Sourceless real wheels, instrumented, under their upstream
 test suites.
 
-Each of the six real wheels is compiled with CPython 3.8, 3.10, 3.11, 3.12 and
-3.13 into a sourceless wheel (`pkg/mod.pyc`, `.py` removed, RECORD regenerated),
+Each of the six real wheels is compiled with CPython 3.8, 3.10, 3.11, 3.12,
+3.13, 3.14 and 3.15 into a sourceless wheel (`pkg/mod.pyc`, `.py` removed, RECORD regenerated),
 instrumented with the full-hooks probe config (tests/python/probe.py, calling the probe module
 installed next to the package), and installed into a venv of that version; its
 upstream suite must give every test the same outcome as against the plain sourceless wheel,
 and the probe must see enter, exit and error events, each exit/error with the enter value of
 its own call.
 
-Differential oracle: on 3.11 and 3.13 the `.py`-instrumented build of the same
-wheel runs the same suite; the probe's event counts of both builds, per event kind and
+Differential oracle: on 3.11, 3.13, 3.14 and 3.15 the `.py`-instrumented
+build of the same wheel runs the same suite; the probe's event counts of both builds, per event kind and
 function, are identical.
 """
 
@@ -25,8 +25,8 @@ import probe
 import pyc_support
 import upstream
 
-VERSIONS = ["3.8", "3.10", "3.11", "3.12", "3.13"]
-DIFFERENTIAL = ["3.11", "3.13"]
+VERSIONS = ["3.8", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+DIFFERENTIAL = ["3.11", "3.13", "3.14", "3.15"]
 NAMES = [name for name, _ in harness.REAL_WHEELS]
 # Fewer Hypothesis examples for attrs (derandomized), the same in every run compared.
 EXAMPLES = 20

@@ -61,6 +61,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from dataclasses import dataclass, field
@@ -308,8 +309,16 @@ def ensure_wheelhouse(python: Path, requirements: list[str]) -> Path:
     with file_lock(WHEELHOUSE / f".cp{minor.replace('.', '')}.lock"):
         missing = [r for r in requirements if not _have(wheelhouse, r)]
         if missing:
+            pip = [str(python), "-m", "pip"]
+            if subprocess.run([*pip, "--version"], capture_output=True).returncode != 0:
+                # No pip in that interpreter (Debian's 3.14/3.15): this one's pip, told the
+                # target version.
+                pip = [sys.executable, "-m", "pip"]
+                target = ["--python-version", minor, "--implementation", "cp"]
+            else:
+                target = []
             proc = subprocess.run(
-                [str(python), "-m", "pip", "download", "--disable-pip-version-check",
+                [*pip, "download", "--disable-pip-version-check", *target,
                  "--no-deps", "--only-binary", ":all:", "--dest", str(wheelhouse), *missing],
                 capture_output=True, text=True,
             )
