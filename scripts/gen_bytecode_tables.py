@@ -140,7 +140,6 @@ def fit(values: list[int | None], hasarg: bool) -> str:
 
 def render(data: dict, minor: str) -> str:
     major, mnr, patch = data["version"]
-    tag = f"py{major}{mnr}"
     lines = [
         f"//! Opcode table of CPython {major}.{mnr} (generated from {major}.{mnr}.{patch} by",
         "//! `scripts/gen_bytecode_tables.py`; do not edit).",

@@ -83,9 +83,9 @@ def run_and_signal(cmd: list[str], sig: signal.Signals, delay: float) -> tuple[i
         proc.send_signal(sig)
     try:
         _, stderr = proc.communicate(timeout=120)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as timeout:
         proc.kill()
-        raise AssertionError(f"still running 120 s after {sig.name}: {cmd}")
+        raise AssertionError(f"still running 120 s after {sig.name}: {cmd}") from timeout
     return proc.returncode, stderr
 
 

@@ -67,9 +67,9 @@ def test_calls_from_two_packages_share_one_file(tmp_path, venv_python):
 def test_trace(tmp_path, venv_python):
     site = unpack(instrument(tmp_path, "trace", DEMO), tmp_path / "site")
     proc = run_demo(venv_python, site, {}, "import demo; demo.shout('x')")
-    lines = [l for l in proc.stderr.splitlines() if l.startswith("[equip]")]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("[equip]")]
     pattern = re.compile(r"\[equip\] (\d+) ( *)(->|<-) demo\.greet:(\w+)(?: returned ([\d.]+)ms)?$")
-    parsed = [pattern.match(l) for l in lines]
+    parsed = [pattern.match(line) for line in lines]
     assert all(parsed), lines
     assert [(m[2], m[3], m[4]) for m in parsed] == [
         ("", "->", "shout"), ("  ", "->", "greet"), ("  ", "<-", "greet"), ("", "<-", "shout"),

@@ -4,6 +4,7 @@ on a usage file, the abi3 wheel, reports and errors, the GIL released and Ctrl-C
 from __future__ import annotations
 
 import base64
+import dataclasses
 import doctest
 import hashlib
 import json
@@ -163,7 +164,7 @@ def test_report_types(tmp_path: Path) -> None:
     assert cli_entry.pop("output") == str(tmp_path / "cli" / DEMO.name)
     assert ours.pop("output") == str(tmp_path / DEMO.name)
     assert cli_entry == ours
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         report.output_name = "x"  # type: ignore[misc]  # frozen
 
 
