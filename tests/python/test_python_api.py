@@ -127,7 +127,7 @@ def test_package_is_one_abi3_wheel_for_cpython_39_and_later() -> None:
     assert any(n.startswith("equip_wheel/_native.abi3.") for n in names), names
 
 
-@pytest.mark.parametrize("minor", ["3.9", "3.13"])
+@pytest.mark.parametrize("minor", ["3.9", "3.13", "3.14", "3.15"])
 def test_abi3_wheel_works_on_oldest_and_newest(minor: str, tmp_path: Path) -> None:
     python = harness.require_python(minor)
     venv = harness.Venv.create_with_uv(python, tmp_path / "venv")
