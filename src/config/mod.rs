@@ -452,7 +452,9 @@ pub(crate) fn toml_error_in_table(
     table: &str,
 ) -> ConfigError {
     let mut err = ConfigError::new(origin, e.message().trim().to_string());
-    if let Some(key) = toml_error_key(e) {
+    // An unknown key names itself in the message; the path would only name its table.
+    let names_itself = e.message().starts_with("unknown field");
+    if let Some(key) = toml_error_key(e).filter(|_| !names_itself) {
         let relative = key
             .strip_prefix(table)
             .and_then(|k| k.strip_prefix('.'))

@@ -55,9 +55,11 @@ pub struct SnippetError {
 
 /// Compiles `text` as a snippet for `kind`.
 ///
-/// Errors: the text does not parse; an unknown placeholder; a placeholder with no value at
-/// `kind`; `return`, `yield`, `await` or `nonlocal` at the snippet's top level (the snippet
-/// runs as the body of a plain function).
+/// Errors: the text is empty, only comments, holds a NUL character, does not parse or nests
+/// deeper than [`MAX_SNIPPET_NESTING`]; an unknown placeholder; a placeholder with no value
+/// at `kind`; anything CPython would refuse to compile in the body of a plain function (see
+/// [`check_compiles`]: `return`, `yield`, `await` or `nonlocal` at the snippet's top level,
+/// `break` outside a loop, `import *`, ...).
 pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
     let at = |offset: TextSize, message: String| {
         let (line, column) = line_col(text, offset.into());
@@ -74,9 +76,55 @@ pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
             message: "the snippet is empty".into(),
         });
     }
-    let parsed = ruff_python_parser::parse_module(text)
-        .map_err(|e| at(e.location.start(), format!("invalid Python: {}", e.error)))?;
+    if let Some(nul) = text.find('\0') {
+        return Err(at(
+            TextSize::new(nul as u32),
+            "a snippet cannot contain a NUL character".into(),
+        ));
+    }
+    // The parser grows its own stack; the walks below and dropping the tree need a bound.
+    crate::source::depth::with_stack(|| compile_parsed(text, kind))
+}
+
+fn compile_parsed(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
+    let at = |offset: TextSize, message: String| {
+        let (line, column) = line_col(text, offset.into());
+        SnippetError {
+            line,
+            column,
+            message,
+        }
+    };
+    let parsed = crate::source::depth::parse_module_within(text, MAX_SNIPPET_NESTING)
+        .map_err(|(offset, message)| at(offset, format!("invalid Python: {message}")))?;
+    // Brackets add no tree levels, but CPython's parsers refuse deep nesting of them.
+    let mut brackets = 0usize;
+    for token in parsed.tokens().iter() {
+        use ruff_python_ast::token::TokenKind as T;
+        match token.kind() {
+            T::Lpar | T::Lsqb | T::Lbrace => {
+                brackets += 1;
+                if brackets > MAX_SNIPPET_NESTING {
+                    return Err(at(
+                        token.start(),
+                        format!(
+                            "invalid Python: too many nested parentheses (more than \
+                             {MAX_SNIPPET_NESTING})"
+                        ),
+                    ));
+                }
+            }
+            T::Rpar | T::Rsqb | T::Rbrace => brackets = brackets.saturating_sub(1),
+            _ => {}
+        }
+    }
     let suite = parsed.suite();
+    if suite.is_empty() {
+        return Err(at(
+            TextSize::new(0),
+            "the snippet has no statements (only comments)".into(),
+        ));
+    }
 
     let mut finder = PlaceholderFinder {
         text,
@@ -91,7 +139,7 @@ pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
     if let Some((offset, message)) = finder.error {
         return Err(at(offset, message));
     }
-    check_top_level(suite).map_err(|(offset, m)| at(offset, m))?;
+    check_compiles(suite).map_err(|(offset, m)| at(offset, m))?;
     for p in &finder.uses {
         if !p.valid_in(kind) {
             let first = first_mention(text, p);
@@ -151,61 +199,252 @@ fn first_mention(text: &str, p: &Placeholder) -> usize {
         .unwrap_or(0)
 }
 
-/// Rejects statements that do not make sense in a hook body.
-fn check_top_level(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
-    struct Check(Option<(TextSize, String)>, usize);
+/// Deepest nesting of expressions and statements, and of brackets, accepted in a snippet. CPython 3.8's parser
+/// overflows its own stack at about 90 nested brackets; hooks need far less.
+pub const MAX_SNIPPET_NESTING: usize = 50;
+
+/// What a scope of the snippet is: the hook function itself, a function defined in it, a
+/// class body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScopeKind {
+    Hook,
+    Function { is_async: bool },
+    Class,
+}
+
+/// Rejects what the parser accepts but CPython's compiler (symbol table and code generator)
+/// refuses, for a snippet that becomes the body of a plain (not async) function in the hooks
+/// module: `return`, `yield`, `await` and `nonlocal` in the snippet's own body, `break` and
+/// `continue` outside a loop, `yield`/`await` outside a function or in a comprehension,
+/// `await`/`async for`/`async with` outside an `async def`, `from __future__` imports,
+/// `import *` (only allowed at module level), `global`/`nonlocal` of a name already used in
+/// the scope, assignment to `__debug__`.
+fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
+    struct Scope {
+        kind: ScopeKind,
+        /// Enclosing loops in this scope (a loop's `else` is outside it).
+        loops: usize,
+        /// Names used so far in this scope, for `global`/`nonlocal` after use.
+        used: std::collections::HashSet<String>,
+    }
+    struct Check {
+        error: Option<(TextSize, String)>,
+        scopes: Vec<Scope>,
+    }
+    impl Check {
+        fn fail(&mut self, at: TextSize, message: impl Into<String>) {
+            if self.error.is_none() {
+                self.error = Some((at, message.into()));
+            }
+        }
+        fn scope(&mut self) -> &mut Scope {
+            self.scopes.last_mut().expect("the hook scope")
+        }
+        fn kind(&self) -> ScopeKind {
+            self.scopes.last().expect("the hook scope").kind
+        }
+        fn in_scope(&mut self, kind: ScopeKind, walk: impl FnOnce(&mut Self)) {
+            self.scopes.push(Scope {
+                kind,
+                loops: 0,
+                used: Default::default(),
+            });
+            walk(self);
+            self.scopes.pop();
+        }
+        fn in_loop(&mut self, walk: impl FnOnce(&mut Self)) {
+            self.scope().loops += 1;
+            walk(self);
+            self.scope().loops -= 1;
+        }
+        fn is_async(&self) -> bool {
+            self.kind() == ScopeKind::Function { is_async: true }
+        }
+        fn use_name(&mut self, name: &str) {
+            self.scope().used.insert(name.to_string());
+        }
+        fn declare(&mut self, stmt: &Stmt, names: &[ast::Identifier], what: &str) {
+            for name in names {
+                if self.scope().used.contains(name.as_str()) {
+                    self.fail(
+                        stmt.start(),
+                        format!("name '{name}' is used prior to its {what} declaration"),
+                    );
+                }
+            }
+        }
+    }
     impl<'a> Visitor<'a> for Check {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
-            if self.0.is_some() {
+            if self.error.is_some() {
                 return;
             }
+            let hook = self.kind() == ScopeKind::Hook;
             match stmt {
-                Stmt::FunctionDef(_) | Stmt::ClassDef(_) => {
-                    self.1 += 1;
-                    visitor::walk_stmt(self, stmt);
-                    self.1 -= 1;
+                Stmt::FunctionDef(f) => {
+                    self.use_name(&f.name);
+                    for d in &f.decorator_list {
+                        self.visit_decorator(d);
+                    }
+                    if let Some(t) = &f.type_params {
+                        self.visit_type_params(t);
+                    }
+                    self.visit_parameters(&f.parameters);
+                    if let Some(r) = &f.returns {
+                        self.visit_annotation(r);
+                    }
+                    let kind = ScopeKind::Function {
+                        is_async: f.is_async,
+                    };
+                    self.in_scope(kind, |c| c.visit_body(&f.body));
                     return;
                 }
-                Stmt::Return(_) if self.1 == 0 => {
-                    self.0 = Some((
-                        stmt.start(),
-                        "`return` is not allowed in a snippet: a hook's value is its last expression"
-                            .into(),
-                    ));
+                Stmt::ClassDef(c) => {
+                    self.use_name(&c.name);
+                    for d in &c.decorator_list {
+                        self.visit_decorator(d);
+                    }
+                    if let Some(a) = &c.arguments {
+                        self.visit_arguments(a);
+                    }
+                    self.in_scope(ScopeKind::Class, |v| v.visit_body(&c.body));
+                    return;
                 }
-                Stmt::Nonlocal(_) if self.1 == 0 => {
-                    self.0 = Some((
-                        stmt.start(),
-                        "`nonlocal` is not allowed: snippets cannot rebind the instrumented function's locals"
-                            .into(),
-                    ));
+                Stmt::Return(_) if hook => self.fail(
+                    stmt.start(),
+                    "`return` is not allowed in a snippet: a hook's value is its last expression",
+                ),
+                Stmt::Return(_) if self.kind() == ScopeKind::Class => {
+                    self.fail(stmt.start(), "'return' outside function")
+                }
+                Stmt::Nonlocal(_) if hook => self.fail(
+                    stmt.start(),
+                    "`nonlocal` is not allowed: snippets cannot rebind the instrumented function's locals",
+                ),
+                Stmt::Nonlocal(n) => self.declare(stmt, &n.names, "nonlocal"),
+                Stmt::Global(g) => self.declare(stmt, &g.names, "global"),
+                Stmt::Break(_) | Stmt::Continue(_) if self.scope().loops == 0 => {
+                    let word = if matches!(stmt, Stmt::Break(_)) { "break" } else { "continue" };
+                    self.fail(stmt.start(), format!("'{word}' outside loop"));
+                }
+                Stmt::ImportFrom(i) => {
+                    if i.module.as_deref() == Some("__future__") && i.level == 0 {
+                        self.fail(
+                            stmt.start(),
+                            "`from __future__` imports must occur at the beginning of a file, not in a snippet",
+                        );
+                    } else if i.names.iter().any(|a| a.name.as_str() == "*") {
+                        self.fail(
+                            stmt.start(),
+                            "`import *` is only allowed at module level, not in a snippet",
+                        );
+                    }
+                }
+                Stmt::For(f) => {
+                    if f.is_async && !self.is_async() {
+                        self.fail(stmt.start(), "'async for' outside async function");
+                    }
+                    self.visit_expr(&f.target);
+                    self.visit_expr(&f.iter);
+                    self.in_loop(|c| c.visit_body(&f.body));
+                    self.visit_body(&f.orelse);
+                    return;
+                }
+                Stmt::While(w) => {
+                    self.visit_expr(&w.test);
+                    self.in_loop(|c| c.visit_body(&w.body));
+                    self.visit_body(&w.orelse);
+                    return;
+                }
+                Stmt::With(w) if w.is_async && !self.is_async() => {
+                    self.fail(stmt.start(), "'async with' outside async function");
                 }
                 _ => {}
             }
             visitor::walk_stmt(self, stmt);
         }
         fn visit_expr(&mut self, expr: &'a Expr) {
-            if self.0.is_some() {
+            if self.error.is_some() {
                 return;
             }
+            let hook = self.kind() == ScopeKind::Hook;
             match expr {
-                Expr::Lambda(_) => return,
-                Expr::Yield(_) | Expr::YieldFrom(_) | Expr::Await(_) if self.1 == 0 => {
-                    self.0 = Some((
-                        expr.start(),
-                        "`yield` and `await` are not allowed in a snippet: it runs as a plain function"
-                            .into(),
-                    ));
+                Expr::Lambda(l) => {
+                    if let Some(p) = &l.parameters {
+                        self.visit_parameters(p);
+                    }
+                    let kind = ScopeKind::Function { is_async: false };
+                    self.in_scope(kind, |c| c.visit_expr(&l.body));
                     return;
+                }
+                Expr::Yield(_) | Expr::YieldFrom(_) | Expr::Await(_) if hook => {
+                    self.fail(
+                        expr.start(),
+                        "`yield` and `await` are not allowed in a snippet: it runs as a plain function",
+                    );
+                    return;
+                }
+                Expr::Yield(_) | Expr::YieldFrom(_) if self.kind() == ScopeKind::Class => {
+                    self.fail(expr.start(), "'yield' outside function");
+                }
+                Expr::Await(_) if !self.is_async() => {
+                    self.fail(expr.start(), "'await' outside async function");
+                }
+                Expr::Name(n) => {
+                    if n.id.as_str() == "__debug__" && !n.ctx.is_load() {
+                        self.fail(expr.start(), "cannot assign to __debug__");
+                    }
+                    self.use_name(&n.id);
+                }
+                Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
+                    let generators = match expr {
+                        Expr::ListComp(c) => &c.generators,
+                        Expr::SetComp(c) => &c.generators,
+                        Expr::DictComp(c) => &c.generators,
+                        Expr::Generator(c) => &c.generators,
+                        _ => unreachable!("a comprehension"),
+                    };
+                    let is_async = generators.iter().any(|g| g.is_async);
+                    let genexp = matches!(expr, Expr::Generator(_));
+                    if is_async && !self.is_async() && !genexp {
+                        self.fail(
+                            expr.start(),
+                            "asynchronous comprehension outside of an asynchronous function",
+                        );
+                    }
+                    let mut inner = YieldIn(None);
+                    visitor::walk_expr(&mut inner, expr);
+                    if let Some(at) = inner.0 {
+                        self.fail(at, "'yield' inside a comprehension");
+                    }
                 }
                 _ => {}
             }
             visitor::walk_expr(self, expr);
         }
     }
-    let mut c = Check(None, 0);
+    /// The first `yield` in an expression (not inside a nested lambda).
+    struct YieldIn(Option<TextSize>);
+    impl<'a> Visitor<'a> for YieldIn {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            match expr {
+                _ if self.0.is_some() => {}
+                Expr::Lambda(_) => {}
+                Expr::Yield(_) | Expr::YieldFrom(_) => self.0 = Some(expr.start()),
+                _ => visitor::walk_expr(self, expr),
+            }
+        }
+    }
+    let mut c = Check {
+        error: None,
+        scopes: vec![Scope {
+            kind: ScopeKind::Hook,
+            loops: 0,
+            used: Default::default(),
+        }],
+    };
     c.visit_body(suite);
-    c.0.map_or(Ok(()), Err)
+    c.error.map_or(Ok(()), Err)
 }
 
 struct PlaceholderFinder<'t> {
@@ -451,5 +690,72 @@ mod tests {
             "def helper():\n    return 1\nhelper()",
             HookKind::ModuleEnter,
         );
+    }
+
+    #[test]
+    fn what_the_compiler_refuses_is_an_error() {
+        let deep = format!("x = {}1{}", "(".repeat(5_000), ")".repeat(5_000));
+        let cases: &[(&str, &str)] = &[
+            ("break", "'break' outside loop"),
+            ("continue", "'continue' outside loop"),
+            (
+                "for x in y:\n    pass\nelse:\n    break",
+                "'break' outside loop",
+            ),
+            (
+                "for x in y:\n    def f():\n        continue",
+                "'continue' outside loop",
+            ),
+            (
+                "async for x in y:\n    pass",
+                "'async for' outside async function",
+            ),
+            (
+                "async with x:\n    pass",
+                "'async with' outside async function",
+            ),
+            ("def f():\n    await x", "'await' outside async function"),
+            (
+                "def f():\n    [x async for x in y]",
+                "asynchronous comprehension",
+            ),
+            ("class C:\n    return 1", "'return' outside function"),
+            ("class C:\n    yield 1", "'yield' outside function"),
+            (
+                "def f():\n    return [(yield x) for x in y]",
+                "'yield' inside a comprehension",
+            ),
+            ("from __future__ import annotations", "from __future__"),
+            (
+                "from os import *",
+                "`import *` is only allowed at module level",
+            ),
+            ("x = 1\nglobal x", "used prior to its global declaration"),
+            (
+                "def f():\n    y = 1\n    def g():\n        y\n        nonlocal y",
+                "used prior to its nonlocal declaration",
+            ),
+            ("__debug__ = 1", "cannot assign to __debug__"),
+            ("# only a comment", "no statements"),
+            ("print(1)\0", "NUL character"),
+            (&deep, "too many nested"),
+        ];
+        for (text, needle) in cases {
+            let e = compile(text, HookKind::ModuleEnter).unwrap_err();
+            assert!(e.message.contains(needle), "{text:.60?}: {e:?}");
+        }
+        for text in [
+            "for x in y:\n    break\nelse:\n    pass",
+            "while x:\n    continue",
+            "async def f():\n    async for x in y:\n        await x",
+            "def f():\n    yield 1",
+            "global counter\ncounter = 1",
+            "def f():\n    y = 1\n    def g():\n        nonlocal y\n        y = 2",
+            "(x async for x in y)",
+            "from os import path",
+            "lambda: (yield)",
+        ] {
+            compile(text, HookKind::ModuleEnter).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
+        }
     }
 }

@@ -49,34 +49,44 @@ pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
 /// Errors: the first syntax error, or the position of the first node past the limit, as a
 /// [`SourceError::Syntax`] (line and column 1-based).
 pub fn parse_module(text: &str) -> Result<Parsed<ModModule>, SourceError> {
-    let error = |offset: TextSize, message: String| {
+    parse_module_within(text, MAX_NESTING).map_err(|(offset, message)| {
         let (line, column) = crate::config::snippet::line_col(text, offset.into());
         SourceError::Syntax {
             line,
             column,
             message,
         }
-    };
+    })
+}
+
+/// [`parse_module`] with a nesting limit of `limit` (at most [`MAX_NESTING`]); errors are
+/// the byte offset and the message ("invalid Python: ..." is left to the caller).
+pub fn parse_module_within(
+    text: &str,
+    limit: usize,
+) -> Result<Parsed<ModModule>, (TextSize, String)> {
     let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module))
         .try_into_module()
         .expect("module mode parses to a module");
     if let Some(first) = parsed.errors().first() {
-        let failure = error(first.location.start(), first.error.to_string());
+        let failure = (first.location.start(), first.error.to_string());
         dismantle(parsed.into_suite());
         return Err(failure);
     }
-    if let Some(offset) = too_deep(parsed.suite()) {
+    if let Some(offset) = too_deep(parsed.suite(), limit) {
         dismantle(parsed.into_suite());
-        return Err(error(offset, too_deep_message()));
+        return Err((offset, too_deep_message(limit)));
     }
     Ok(parsed)
 }
 
-/// Where the first node nested deeper than [`MAX_NESTING`] starts, if there is one.
+/// Where the first node nested deeper than `limit` (at most [`MAX_NESTING`]) starts, if
+/// there is one.
 ///
-/// Recurses at most [`MAX_NESTING`] levels: it does not look below the limit.
-pub fn too_deep(suite: &[Stmt]) -> Option<TextSize> {
+/// Recurses at most `limit` levels: it does not look below the limit.
+pub fn too_deep(suite: &[Stmt], limit: usize) -> Option<TextSize> {
     struct Depth {
+        limit: usize,
         level: usize,
         found: Option<TextSize>,
     }
@@ -85,7 +95,7 @@ pub fn too_deep(suite: &[Stmt]) -> Option<TextSize> {
             if self.found.is_some() {
                 return;
             }
-            if self.level >= MAX_NESTING {
+            if self.level >= self.limit {
                 self.found = Some(node.start());
                 return;
             }
@@ -106,6 +116,7 @@ pub fn too_deep(suite: &[Stmt]) -> Option<TextSize> {
         }
     }
     let mut depth = Depth {
+        limit: limit.min(MAX_NESTING),
         level: 0,
         found: None,
     };
@@ -113,11 +124,11 @@ pub fn too_deep(suite: &[Stmt]) -> Option<TextSize> {
     depth.found
 }
 
-/// The message for a module nested deeper than [`MAX_NESTING`].
-pub fn too_deep_message() -> String {
+/// The message for code nested deeper than `limit`.
+pub fn too_deep_message(limit: usize) -> String {
     format!(
-        "too many nested expressions or blocks (more than {MAX_NESTING} levels; CPython \
-         refuses such code too)"
+        "too many nested expressions or blocks (more than {limit} levels; CPython refuses \
+         such code too)"
     )
 }
 
@@ -214,11 +225,11 @@ mod tests {
             // The statement, MAX_NESTING - 2 additions, the innermost operand.
             let ok = format!("x = {}\n", vec!["a"; MAX_NESTING - 1].join(" + "));
             let suite = parse(&ok);
-            assert_eq!(too_deep(&suite), None);
+            assert_eq!(too_deep(&suite, MAX_NESTING), None);
             dismantle(suite);
             let deep = format!("x = {}\n", vec!["a"; MAX_NESTING].join(" + "));
             let suite = parse(&deep);
-            assert!(too_deep(&suite).is_some());
+            assert!(too_deep(&suite, MAX_NESTING).is_some());
             dismantle(suite);
         });
     }
@@ -229,7 +240,7 @@ mod tests {
         // stack; dismantle recurses at most MAX_NESTING levels.
         let src = format!("x = {}a\n", "-".repeat(1_000_000));
         let suite = with_stack(|| parse(&src));
-        assert!(with_stack(|| too_deep(&suite)).is_some());
+        assert!(with_stack(|| too_deep(&suite, MAX_NESTING)).is_some());
         std::thread::Builder::new()
             .stack_size(32 << 20)
             .spawn(move || dismantle(suite))
