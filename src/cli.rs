@@ -170,8 +170,12 @@ pub fn run_with_cancel(argv: Vec<String>, cancel: Arc<AtomicBool>) -> i32 {
     }
 }
 
+/// Prints one error line; unprintable characters in `message` are escaped (once: text
+/// escaped earlier is left as is), so a hostile name can neither split the line nor reach
+/// the terminal raw.
 fn error_line(message: impl std::fmt::Display) {
-    eprintln!("equip-wheel: error: {message}");
+    let message = message.to_string();
+    eprintln!("equip-wheel: error: {}", crate::escape::printable(&message));
 }
 
 fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
@@ -223,7 +227,7 @@ fn instrument(args: InstrumentArgs, cancel: Arc<AtomicBool>) -> i32 {
             "equip-wheel {}: {} wheel(s), config {}",
             env!("CARGO_PKG_VERSION"),
             args.wheels.len(),
-            config.origin
+            crate::escape::printable(&config.origin)
         );
     }
     let done = AtomicUsize::new(0);
@@ -292,8 +296,17 @@ fn worker_threads(requested: Option<usize>) -> (usize, Option<String>) {
 fn dry_run_listing(report: &Report) -> String {
     let mut s = String::new();
     for m in &report.modules {
-        s.push_str(&format!("\n    {} ({}): ", m.module, m.member));
-        let shown: Vec<&str> = m.functions.iter().take(8).map(String::as_str).collect();
+        s.push_str(&format!(
+            "\n    {} ({}): ",
+            crate::escape::escape(&m.module),
+            crate::escape::escape(&m.member)
+        ));
+        let shown: Vec<_> = m
+            .functions
+            .iter()
+            .take(8)
+            .map(|f| crate::escape::escape(f))
+            .collect();
         s.push_str(&shown.join(", "));
         if m.functions.len() > 8 {
             s.push_str(&format!(", ... ({} functions)", m.functions.len()));

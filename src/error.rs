@@ -73,6 +73,9 @@ impl Error {
 /// A configuration error, located as precisely as possible.
 ///
 /// Displayed as `FILE:LINE:COLUMN: [KEY] MESSAGE`, omitting the parts that are unknown.
+/// The fields hold the text as found (a TOML key may contain any character); the display
+/// escapes unprintable characters in every part (see [`crate::escape::printable`]), so the
+/// error is always one line that is safe to print on a terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     /// The config file, preset (`preset:calls`) or `<command line>`.
@@ -115,7 +118,8 @@ impl ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        use crate::escape::printable;
+        write!(f, "{}", printable(&self.file))?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
             if let Some(column) = self.column {
@@ -124,9 +128,9 @@ impl fmt::Display for ConfigError {
         }
         write!(f, ": ")?;
         if let Some(key) = &self.key {
-            write!(f, "[{key}] ")?;
+            write!(f, "[{}] ", printable(key))?;
         }
-        write!(f, "{}", self.message)
+        write!(f, "{}", printable(&self.message))
     }
 }
 
@@ -173,11 +177,19 @@ impl fmt::Display for WheelError {
         if let Some(member) = &self.member {
             write!(f, "{}: ", crate::escape::escape(member))?;
         }
-        write!(f, "{}", self.problem)
+        write!(f, "{}", self.problem.printable())
     }
 }
 
 impl std::error::Error for WheelError {}
+
+impl WheelProblem {
+    /// The problem as one printable line: its display with unprintable characters escaped
+    /// (see [`crate::escape::printable`]), since its text may quote names from the wheel.
+    pub fn printable(&self) -> String {
+        crate::escape::printable(&self.to_string()).into_owned()
+    }
+}
 
 /// The kinds of wheel defects equip-wheel detects (the binary distribution format spec, PEP 427/491, and the zip rules installers enforce).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -52,6 +52,26 @@ pub fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Prose for a message, which may already hold names escaped by [`escape`] or [`quoted`]:
+/// every unprintable character is escaped as by [`escape`], but backslashes are left as
+/// they are, so that text escaped earlier is not escaped twice (the function is
+/// idempotent). Used where an error is displayed, as the last line of defence for text
+/// taken from the input (TOML keys and values, parser messages, names in a wheel).
+/// Borrowed unchanged when nothing needs escaping.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if needs_escape(c) => push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// `text` in double quotes, with `"` and `\` backslash-escaped and unprintable characters
 /// escaped as by [`escape`].
 pub fn quoted(text: &str) -> String {
@@ -96,6 +116,15 @@ mod tests {
         assert_eq!(escape("x\u{202e}y\\z\r"), "x\\u{202e}y\\\\z\\r");
         assert_eq!(escape("\u{85}\u{7f}"), "\\x85\\x7f");
         assert!(!escape("\u{2028}").contains('\u{2028}'));
+    }
+
+    #[test]
+    fn printable_escapes_controls_once() {
+        assert!(matches!(printable("unknown field `a`"), Cow::Borrowed(_)));
+        assert_eq!(printable("a\u{1b}[2J\nb"), "a\\x1b[2J\\nb");
+        let once = printable("\\x1b was \u{0}");
+        assert_eq!(once, "\\x1b was \\x00");
+        assert_eq!(printable(&once), once);
     }
 
     #[test]

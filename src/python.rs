@@ -310,13 +310,13 @@ fn build_py_err(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
             kwargs.set_item("key", c.key.as_deref())?;
             kwargs.set_item("line", c.line)?;
             kwargs.set_item("column", c.column)?;
-            kwargs.set_item("reason", &c.message)?;
+            kwargs.set_item("reason", crate::escape::printable(&c.message))?;
             "ConfigError"
         }
         Error::Wheel(w) => {
             kwargs.set_item("wheel", path_str(&w.wheel))?;
             kwargs.set_item("member", w.member.as_deref())?;
-            kwargs.set_item("reason", w.problem.to_string())?;
+            kwargs.set_item("reason", w.problem.printable())?;
             "WheelError"
         }
         Error::Instrument {

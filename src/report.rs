@@ -124,7 +124,7 @@ impl Report {
     pub fn summary(&self) -> String {
         let t = &self.totals;
         let target = match (&self.output, self.dry_run) {
-            (_, true) => format!("would write {}", self.output_name),
+            (_, true) => format!("would write {}", crate::escape::escape(&self.output_name)),
             (Some(p), false) => format!("wrote {}", crate::escape::path(p)),
             (None, false) => "no output".to_string(),
         };

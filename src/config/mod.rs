@@ -451,9 +451,20 @@ pub(crate) fn toml_error_in_table(
     e: &toml::de::Error,
     table: &str,
 ) -> ConfigError {
-    let mut err = ConfigError::new(origin, e.message().trim().to_string());
+    let mut message = e.message().trim().to_string();
+    if message == "duplicate key" {
+        // The parser names the key only through its span: quote it as written.
+        let written = e.span().and_then(|span| text.get(span)).map(|k| {
+            let first_line = k.lines().next().unwrap_or("");
+            first_line.split('=').next().unwrap_or("").trim()
+        });
+        if let Some(key) = written.filter(|k| !k.is_empty()) {
+            message = format!("duplicate key `{key}`");
+        }
+    }
     // An unknown key names itself in the message; the path would only name its table.
     let names_itself = e.message().starts_with("unknown field");
+    let mut err = ConfigError::new(origin, message);
     if let Some(key) = toml_error_key(e).filter(|_| !names_itself) {
         let relative = key
             .strip_prefix(table)
@@ -894,6 +905,29 @@ local-version = "traced"
         assert!(e.message.contains("unknown field `function-entr`"), "{e}");
         let e = load("[selct]\n").unwrap_err();
         assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn duplicate_keys_are_named() {
+        let e = load("preset = \"calls\"\npreset = \"trace\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("duplicate key `preset`"), "{e}");
+    }
+
+    #[test]
+    fn config_errors_print_escaped_on_one_line() {
+        let e = load("\"\\u001b[31mred\\nx\" = 1\n").unwrap_err();
+        assert!(
+            e.message.contains('\u{1b}'),
+            "the error keeps the key as found"
+        );
+        let shown = e.to_string();
+        assert!(shown.contains("\\x1b[31mred\\nx"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        let e = load("[hooks]\nfunction-enter = \"\\u001b[2J(\"\n").unwrap_err();
+        let shown = e.to_string();
+        assert!(shown.contains("invalid Python"), "{shown}");
+        assert!(!shown.chars().any(char::is_control), "{shown}");
     }
 
     #[test]
