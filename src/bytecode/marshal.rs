@@ -528,9 +528,11 @@ impl Reader<'_> {
                 } else {
                     self.len(1)?
                 };
-                // Containers join the reference list before their items.
+                // Tuples, lists and sets join the reference list before their items; a
+                // frozenset (like a code object) only once complete, so a reference to it
+                // from inside itself is refused, as CPython's marshal does.
                 let id = self.push(flag, Value::Null);
-                if let Some(s) = slot {
+                if let Some(s) = slot.filter(|_| code != b'>') {
                     self.refs[s] = Some(id);
                 }
                 let mut items = Vec::with_capacity(n);
@@ -548,6 +550,9 @@ impl Reader<'_> {
                     b'<' => Value::Set(items),
                     _ => Value::FrozenSet(items),
                 };
+                if let Some(s) = slot {
+                    self.refs[s] = Some(id);
+                }
                 return Ok(id);
             }
             b'{' | b'}' => {
@@ -803,6 +808,34 @@ mod tests {
             .join()
             .unwrap();
         assert!(e.message.contains("deeply"), "{e}");
+    }
+
+    /// A flagged code object (3.8 layout, so minor 8) whose co_consts is `consts`.
+    fn code_with_consts(consts: &[u8]) -> Vec<u8> {
+        let mut data = vec![b'c' | FLAG_REF];
+        data.extend([0u8; 4 * 6]); // argcount .. flags
+        data.extend(b"s\0\0\0\0"); // co_code
+        data.extend(consts);
+        data.extend(b")\0".repeat(4)); // names, varnames, freevars, cellvars
+        data.extend(b"z\0z\0"); // filename, name
+        data.extend([0u8; 4]); // firstlineno
+        data.extend(b"s\0\0\0\0"); // lnotab
+        data
+    }
+
+    #[test]
+    fn references_to_an_object_still_being_read_are_refused_as_cpython_does() {
+        // A code object holding itself in co_consts: marshal.loads says "invalid reference".
+        let cycle = code_with_consts(b")\x01r\0\0\0\0");
+        let e = Marshal::read(&cycle, 8).unwrap_err();
+        assert!(e.message.contains("not read yet"), "{e}");
+        // The same code object without the cycle reads (the layout above is right).
+        assert!(Marshal::read(&code_with_consts(b")\x01N"), 8).is_ok());
+        // A frozenset joins the references only once complete, like a code object.
+        let e = Marshal::read(b"\xbe\x01\0\0\0r\0\0\0\0", 11).unwrap_err();
+        assert!(e.message.contains("not read yet"), "{e}");
+        // A tuple joins them before its items: marshal.loads gives ((...),).
+        assert!(Marshal::read(b"\xa8\x01\0\0\0r\0\0\0\0", 11).is_ok());
     }
 
     #[test]

@@ -99,6 +99,12 @@ impl ReadLimits {
         Ok(limits)
     }
 
+    /// Whether a member of `size` bytes stored in `compressed_size` bytes is past
+    /// [`ReadLimits::max_ratio`] (members up to [`RATIO_GRACE_SIZE`] never are).
+    pub fn ratio_exceeded(&self, size: u64, compressed_size: u64) -> bool {
+        size > RATIO_GRACE_SIZE && size / compressed_size.max(1) > self.max_ratio
+    }
+
     /// Checks one member's declared sizes; the error says which limit and how to raise it.
     pub fn check_member(&self, size: u64, compressed_size: u64) -> Result<(), String> {
         if size > self.max_member_size {
@@ -108,7 +114,7 @@ impl ReadLimits {
                 self.max_member_size
             ));
         }
-        if size > RATIO_GRACE_SIZE && size / compressed_size.max(1) > self.max_ratio {
+        if self.ratio_exceeded(size, compressed_size) {
             return Err(format!(
                 "compression ratio {}:1 ({compressed_size} bytes inflating to {size}) is past \
                  the limit of {}:1 ({ENV_MAX_RATIO}); a decompression bomb?",

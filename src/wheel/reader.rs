@@ -611,6 +611,12 @@ fn check_record_coverage(
                 WheelProblem::MissingFromArchive,
             ));
         }
+        if row.path == record_name && (!row.hash.is_empty() || !row.size.is_empty()) {
+            return Err(syntax(format!(
+                "RECORD's own row {} must have neither a hash nor a size",
+                escape::quoted(&row.path)
+            )));
+        }
         if row.path == record_name || signatures.contains(&row.path) {
             exempt_rows.insert(row.path);
             continue;

@@ -108,10 +108,12 @@ pub struct RecordHash {
 
 impl RecordHash {
     /// Parses a RECORD hash field. The algorithm name is matched case-insensitively (as
-    /// hashlib does); the digest is urlsafe base64 with or without `=` padding.
+    /// hashlib does); the digest is urlsafe base64 without `=` padding, as the wheel format
+    /// writes it (pypa/installer compares the unpadded encoding and so refuses padding).
     ///
     /// Errors (a message for a RECORD syntax error): md5, sha1 and sha224 (weaker than
-    /// sha256), other algorithms, a digest that is not base64 or has the wrong length.
+    /// sha256), other algorithms, a padded digest, a digest that is not base64 or has the
+    /// wrong length.
     pub fn parse(field: &str) -> Result<Self, String> {
         let (name, encoded) = field.split_once('=').ok_or_else(|| {
             format!(
@@ -136,8 +138,15 @@ impl RecordHash {
                 ));
             }
         };
+        if encoded.ends_with('=') {
+            return Err(format!(
+                "{} digest {} ends in '=' padding (RECORD digests are unpadded)",
+                algorithm.name(),
+                escape::quoted(encoded)
+            ));
+        }
         let digest = URL_SAFE_NO_PAD
-            .decode(encoded.trim_end_matches('='))
+            .decode(encoded)
             .ok()
             .filter(|d| d.len() == algorithm.digest_len())
             .ok_or_else(|| {
@@ -260,7 +269,15 @@ mod tests {
         assert_eq!(h.algorithm, HashAlgorithm::Sha512);
         assert_eq!(h.to_string(), format!("sha512={sha512}"));
         let sha384 = URL_SAFE_NO_PAD.encode(Sha384::digest(b"hello"));
-        assert!(RecordHash::parse(&format!("SHA384={sha384}==")).is_ok());
+        assert!(RecordHash::parse(&format!("SHA384={sha384}")).is_ok());
+        for padded in [
+            format!("sha384={sha384}=="),
+            format!("sha512={sha512}=="),
+            format!("{}=", record_hash(b"hello")),
+        ] {
+            let e = RecordHash::parse(&padded).unwrap_err();
+            assert!(e.contains("padding"), "{e}");
+        }
         let h = RecordHash::parse(&record_hash(b"hello")).unwrap();
         assert_eq!(h.to_string(), record_hash(b"hello"));
         for weak in [

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use zip::write::{PreparedZipFile, SimpleFileOptions};
 use zip::{CompressionMethod, ZipWriter};
 
+use super::limits::ReadLimits;
 use super::reader::InputWheel;
 use super::record::{record_hash, write_record};
 use crate::error::Error;
@@ -51,18 +52,47 @@ pub struct Deflated {
 
 /// Deflates `data` as member `name`, with the permissions and the timestamp it will have
 /// (apply [`Timestamps`] first: `write_wheel` does not change a deflated member's time).
+///
+/// A member that deflates past the compression-ratio limit readers apply
+/// ([`ReadLimits::max_ratio`] of the environment, see [`ReadLimits::from_env`]) is stored
+/// uncompressed instead, so that equip-wheel never writes a wheel its own reader refuses
+/// as a decompression bomb.
 pub fn deflate(
     name: &str,
     data: &[u8],
     permissions: u32,
     modified: zip::DateTime,
 ) -> Result<Deflated, zip::result::ZipError> {
+    let limits = ReadLimits::from_env().unwrap_or_default();
+    deflate_within(name, data, permissions, modified, &limits)
+}
+
+/// [`deflate`] under explicit `limits`: the member is stored uncompressed when deflating
+/// it would exceed `limits`' compression ratio.
+fn deflate_within(
+    name: &str,
+    data: &[u8],
+    permissions: u32,
+    modified: zip::DateTime,
+    limits: &ReadLimits,
+) -> Result<Deflated, zip::result::ZipError> {
     let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
         .last_modified_time(modified)
         .unix_permissions(permissions);
+    let mut file = PreparedZipFile::from_data(
+        name,
+        options.compression_method(CompressionMethod::Deflated),
+        data,
+    )?;
+    if limits.ratio_exceeded(file.uncompressed_size(), file.compressed_size()) {
+        file = PreparedZipFile::from_data(
+            name,
+            options.compression_method(CompressionMethod::Stored),
+            data,
+        )?;
+    }
     Ok(Deflated {
-        file: PreparedZipFile::from_data(name, options, data)?,
+        file,
         hash: record_hash(data),
         size: data.len() as u64,
     })
@@ -685,6 +715,59 @@ mod tests {
                 .collect();
             assert_eq!(names, ["out.whl"]);
         }
+    }
+
+    /// Writes `member` alone into an in-memory zip and reads back its compression method,
+    /// compressed size, uncompressed size and content.
+    fn round_trip(member: Deflated) -> (CompressionMethod, u64, u64, Vec<u8>) {
+        let mut zip = ZipWriter::new(io::Cursor::new(Vec::new()));
+        zip.add_prepared_file(member.file).unwrap();
+        let bytes = zip.finish().unwrap().into_inner();
+        let mut archive = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+        let mut file = archive.by_index(0).unwrap();
+        let mut content = Vec::new();
+        io::Read::read_to_end(&mut file, &mut content).unwrap();
+        (
+            file.compression(),
+            file.compressed_size(),
+            file.size(),
+            content,
+        )
+    }
+
+    #[test]
+    fn members_deflating_past_the_ratio_limit_are_stored() {
+        let limits = ReadLimits::default();
+        let time = zip_time_from_unix(0);
+        // 8 MiB of one letter deflates about 1000:1, past the default 200:1.
+        let repetitive = [
+            b"def f():\n    return '".as_slice(),
+            &[b'a'; 8 << 20],
+            b"'\n",
+        ]
+        .concat();
+        let d = deflate_within("demo/ok.py", &repetitive, 0o644, time, &limits).unwrap();
+        assert_eq!(d.size, repetitive.len() as u64);
+        let (method, compressed, size, content) = round_trip(d);
+        assert_eq!(method, CompressionMethod::Stored);
+        assert!(limits.check_member(size, compressed).is_ok());
+        assert!(content == repetitive);
+        // The same member under a limit it stays within is deflated.
+        let lenient = ReadLimits {
+            max_ratio: u64::MAX,
+            ..limits
+        };
+        let d = deflate_within("demo/ok.py", &repetitive, 0o644, time, &lenient).unwrap();
+        let (method, compressed, _, content) = round_trip(d);
+        assert_eq!(method, CompressionMethod::Deflated);
+        assert!(compressed < repetitive.len() as u64 / 200);
+        assert!(content == repetitive);
+        // Small members are never refused for their ratio and stay deflated.
+        let small = vec![b'a'; 1 << 20];
+        let (method, _, _, content) =
+            round_trip(deflate_within("demo/small.py", &small, 0o644, time, &limits).unwrap());
+        assert_eq!(method, CompressionMethod::Deflated);
+        assert!(content == small);
     }
 
     #[test]

@@ -932,10 +932,17 @@ def _code(src: str) -> bytes:
     return marshal.dumps(compile(src, "demo/fast.py", "exec"))
 
 
-def _marker_code(replacement: bytes) -> bytes:
+def _marker_code(replacement: bytes, root_ref: bool = False) -> bytes:
     """Marshal data of a module whose constant ``b"MARKERMARKER"`` is replaced by
-    ``replacement`` (a raw marshal object)."""
-    data = _code('def f():\n    return 1\n\n\nx = b"MARKERMARKER"\n')
+    ``replacement`` (a raw marshal object). With ``root_ref`` the module code object itself
+    carries FLAG_REF (marshal flags objects held more than once), so it is reference 0."""
+    src = 'def f():\n    return 1\n\n\nx = b"MARKERMARKER"\n'
+    if root_ref:
+        held = [compile(src, "demo/fast.py", "exec")]
+        data = marshal.dumps(held[0])  # held twice (the list, the variable): FLAG_REF
+    else:
+        data = _code(src)
+    assert (data[0] & 0x80 != 0) == root_ref, "module code object FLAG_REF not as asked"
     i = data.find(b"MARKERMARKER")
     assert data[i - 5] == ord("s"), "marker bytes object is not a plain 's' record"
     return data[: i - 5] + replacement + data[i + 12 :]
@@ -1057,7 +1064,12 @@ def _module_cases() -> None:
         ("marshal-not-code", _pyc(marshal.dumps(42))),
         ("marshal-unknown-type", _pyc(b"Q" + code[1:])),
         ("marshal-ref-out-of-range", _pyc(_marker_code(b"r" + struct.pack("<I", 10_000)))),
-        ("marshal-self-reference-cycle", _pyc(_marker_code(b"r" + struct.pack("<I", 0)))),
+        # Reference 0 is the module code object being read: marshal.loads refuses it
+        # ("bad marshal data (invalid reference)").
+        (
+            "marshal-self-reference-cycle",
+            _pyc(_marker_code(b"r" + struct.pack("<I", 0), root_ref=True)),
+        ),
         ("marshal-deep-tuple-100000", _pyc(_marker_code(b")\x01" * 100_000 + b"N"))),
         ("marshal-huge-length", _pyc(_marker_code(b"s" + struct.pack("<I", 0x7FFFFFFF)))),
         ("marshal-huge-tuple-count", _pyc(_marker_code(b"(" + struct.pack("<I", 0x7FFFFFFF)))),
