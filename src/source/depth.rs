@@ -48,15 +48,20 @@ pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
 ///
 /// Errors: the first syntax error, or the position of the first node past the limit, as a
 /// [`SourceError::Syntax`] (line and column 1-based).
+///
+/// Brackets and f-strings nested past what CPython's tokenizer accepts are refused first by
+/// a linear scan ([`super::brackets::too_deep`]), before the parser builds a tree for them.
 pub fn parse_module(text: &str) -> Result<Parsed<ModModule>, SourceError> {
-    parse_module_within(text, MAX_NESTING).map_err(|(offset, message)| {
-        let (line, column) = crate::config::snippet::line_col(text, offset.into());
-        SourceError::Syntax {
-            line,
-            column,
-            message,
-        }
-    })
+    super::brackets::too_deep(text)
+        .map_or_else(|| parse_module_within(text, MAX_NESTING), Err)
+        .map_err(|(offset, message)| {
+            let (line, column) = crate::config::snippet::line_col(text, offset.into());
+            SourceError::Syntax {
+                line,
+                column,
+                message,
+            }
+        })
 }
 
 /// [`parse_module`] with a nesting limit of `limit` (at most [`MAX_NESTING`]); errors are

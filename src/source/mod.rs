@@ -1,6 +1,7 @@
 //! `.py` instrumentation: decode (PEP 263), parse (ruff), plan the injection points, edit the
 //! text without moving original statements, encode back.
 
+pub mod brackets;
 pub mod depth;
 pub mod encoding;
 pub mod flow;
