@@ -31,10 +31,10 @@ fn members() -> Vec<Member> {
         "}\"".repeat(4)
     );
     // 200 open brackets (CPython's limit), and brackets CPython's tokenizer does not count.
+    let fstring_field = format!("f\"{{{}}}\"", parens(199));
     let edge_parens = format!(
-        "def f(a):\n    # {deep}\n    return {}, '{deep}', f'{{{{{deep}', {}\n",
+        "def f(a):\n    # {deep}\n    return {}, '{deep}', f'{{{{{deep}', {fstring_field}\n",
         parens(200),
-        format!("f\"{{{}}}\"", parens(199)),
         deep = "(".repeat(300)
     );
     let mut m = demo_members();

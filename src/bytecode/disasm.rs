@@ -197,7 +197,7 @@ impl Body {
         exc_table: &[u8],
         firstlineno: i32,
     ) -> Result<Body, DisasmError> {
-        if code.len() % 2 != 0 {
+        if !code.len().is_multiple_of(2) {
             return Err(err(code.len(), "co_code has an odd length"));
         }
         let n_units = code.len() / 2;
@@ -309,7 +309,7 @@ impl Body {
             8 | 9 => {
                 let mut addr = 0usize;
                 let mut line = firstlineno;
-                if line_table.len() % 2 != 0 {
+                if !line_table.len().is_multiple_of(2) {
                     return Err(err(line_table.len(), "co_lnotab has an odd length"));
                 }
                 for pair in line_table.chunks_exact(2) {
@@ -326,7 +326,7 @@ impl Body {
             10 => {
                 let mut addr = 0usize;
                 let mut line = firstlineno;
-                if line_table.len() % 2 != 0 {
+                if !line_table.len().is_multiple_of(2) {
                     return Err(err(line_table.len(), "co_linetable has an odd length"));
                 }
                 for pair in line_table.chunks_exact(2) {
@@ -339,7 +339,7 @@ impl Body {
                         line += i32::from(delta);
                         Location::line(line)
                     };
-                    if start % 2 != 0 {
+                    if !start.is_multiple_of(2) {
                         return Err(err(start, "co_linetable points into a code unit"));
                     }
                     let (a, byte) = anchor(start)?;

