@@ -21,6 +21,9 @@ cargo clippy --release --lib --features python --locked -- -D warnings
 echo "== lint: ruff"
 "$VENV/bin/ruff" check "${PY_DIRS[@]}"
 "$VENV/bin/ruff" format --check "${PY_DIRS[@]}"
+echo "== lint: generated opcode tables match the interpreters"
+scripts/install_pythons.sh
+"$VENV/bin/python" scripts/gen_bytecode_tables.py --check
 echo "== lint: repository docs and comments"
 "$VENV/bin/python" scripts/check_repo_docs.py
 echo "== lint: all gates passed"

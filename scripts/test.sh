@@ -26,17 +26,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet -r tests/requirements.txt
 export PATH="$PWD/$VENV/bin:$PATH"
 
-# CPython 3.14 and 3.15 (pyenv stops at 3.13): debian-cpython.sh, in the tools folder that
-# sits beside the repository checkout, installs them into a private prefix where
-# scripts/pythons.py finds them. Without it, tests needing them are skipped with a message.
-DEBIAN_CPYTHON="$(dirname "$PWD")/shared/tools/debian-cpython.sh"
-if [ -f "$DEBIAN_CPYTHON" ]; then
-    bash "$DEBIAN_CPYTHON" 3.14 3.15 >/dev/null \
-        || echo "warning: $DEBIAN_CPYTHON failed: CPython 3.14/3.15 tests may be skipped" >&2
-else
-    echo "note: $DEBIAN_CPYTHON not found: CPython 3.14/3.15 tests are skipped unless" \
-        "scripts/pythons.py finds them (EQUIP_PYTHON_3_14, pyenv, PATH)" >&2
-fi
+scripts/install_pythons.sh
 python3 scripts/pythons.py --all | sed 's/^/interpreter /'
 
 if ! cargo nextest --version >/dev/null 2>&1; then
