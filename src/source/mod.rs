@@ -4,6 +4,7 @@
 pub mod depth;
 pub mod encoding;
 pub mod flow;
+pub mod fuzzing;
 pub mod inject;
 pub mod layout;
 pub mod lines;
