@@ -3,7 +3,8 @@
 # nightly toolchain and `cargo install cargo-fuzz`). The .pyc corpora are seeded at run time
 # from the stdlib .pyc corpus that tests/pyc_roundtrip.rs generates in .cache/pyc-corpus
 # (nothing third-party is committed), a few hundred files per target; the wheel reader's
-# from testwheels/ and the wheels in .cache/ (downloaded by the Python tests), if any.
+# from testwheels/ and the wheels in .cache/ (downloaded by the Python tests), if any; the
+# .py rewriter's from testwheels/src and every 10th .py file of the running python3's stdlib.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 180)
 set -euo pipefail
@@ -24,7 +25,13 @@ mkdir -p fuzz/corpus/wheel_read
 for f in testwheels/*.whl $(find .cache -name '*.whl' -size -2M 2>/dev/null | sort | head -50); do
     cp "$f" "fuzz/corpus/wheel_read/$(basename "$f")"
 done
-for target in marshal_read pyc_instrument wheel_read; do
+mkdir -p fuzz/corpus/py_rewrite
+stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+{ find testwheels/src -name '*.py'; find "$stdlib" -name '*.py' -size -256k | sort | awk 'NR % 10 == 0'; } |
+    while read -r f; do
+        cp "$f" "fuzz/corpus/py_rewrite/$(echo "$f" | sha1sum | cut -c1-16)"
+    done
+for target in marshal_read pyc_instrument py_rewrite wheel_read; do
     echo "== cargo fuzz run $target for ${SECONDS_PER_TARGET}s"
     cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1

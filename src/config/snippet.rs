@@ -218,7 +218,8 @@ enum ScopeKind {
 /// `continue` outside a loop, `yield`/`await` outside a function or in a comprehension,
 /// `await`/`async for`/`async with` outside an `async def`, `from __future__` imports,
 /// `import *` (only allowed at module level), `global`/`nonlocal` of a name already used in
-/// the scope, assignment to `__debug__`.
+/// the scope, `nonlocal` of a name no enclosing function binds, the same parameter name twice
+/// in a `def` or `lambda`, assignment to `__debug__`.
 fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
     struct Scope {
         kind: ScopeKind,
@@ -226,10 +227,24 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
         loops: usize,
         /// Names used so far in this scope, for `global`/`nonlocal` after use.
         used: std::collections::HashSet<String>,
+        /// Index of this scope in `Check::bound`.
+        id: usize,
+    }
+    /// A `nonlocal` declaration in a nested function, resolved once every binding is known
+    /// (a binding after the nested function counts).
+    struct Nonlocal {
+        at: TextSize,
+        name: String,
+        /// The enclosing function scopes (classes are skipped), innermost first.
+        enclosing: Vec<usize>,
     }
     struct Check {
         error: Option<(TextSize, String)>,
         scopes: Vec<Scope>,
+        /// Per scope id: the names the scope binds (assigned, deleted, parameters, defined,
+        /// imported, caught, captured by a pattern, declared `nonlocal`).
+        bound: Vec<std::collections::HashSet<String>>,
+        nonlocals: Vec<Nonlocal>,
     }
     impl Check {
         fn fail(&mut self, at: TextSize, message: impl Into<String>) {
@@ -244,13 +259,56 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
             self.scopes.last().expect("the hook scope").kind
         }
         fn in_scope(&mut self, kind: ScopeKind, walk: impl FnOnce(&mut Self)) {
+            let id = self.bound.len();
+            self.bound.push(Default::default());
             self.scopes.push(Scope {
                 kind,
                 loops: 0,
                 used: Default::default(),
+                id,
             });
             walk(self);
             self.scopes.pop();
+        }
+        fn bind(&mut self, name: &str) {
+            let id = self.scope().id;
+            self.bound[id].insert(name.to_string());
+        }
+        /// Enters a function scope with `parameters` bound; a name given twice is an error.
+        fn in_function(
+            &mut self,
+            is_async: bool,
+            parameters: Option<&ast::Parameters>,
+            walk: impl FnOnce(&mut Self),
+        ) {
+            let kind = ScopeKind::Function { is_async };
+            self.in_scope(kind, |c| {
+                let mut seen = std::collections::HashSet::new();
+                for p in parameters.into_iter().flat_map(|p| p.iter()) {
+                    let name = p.name();
+                    if !seen.insert(name.as_str()) {
+                        c.fail(
+                            name.start(),
+                            format!("duplicate argument '{name}' in function definition"),
+                        );
+                    }
+                    c.bind(name);
+                }
+                walk(c);
+            });
+        }
+        /// Checks the recorded `nonlocal` declarations against the final bindings. The hook
+        /// function's parameters are placeholder names.
+        fn resolve_nonlocals(&mut self) {
+            for n in std::mem::take(&mut self.nonlocals) {
+                let found = n.enclosing.iter().any(|&id| {
+                    self.bound[id].contains(&n.name)
+                        || (id == 0 && Placeholder::from_name(&n.name).is_some())
+                });
+                if !found {
+                    self.fail(n.at, format!("no binding for nonlocal '{}' found", n.name));
+                }
+            }
         }
         fn in_loop(&mut self, walk: impl FnOnce(&mut Self)) {
             self.scope().loops += 1;
@@ -283,6 +341,7 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
             match stmt {
                 Stmt::FunctionDef(f) => {
                     self.use_name(&f.name);
+                    self.bind(&f.name);
                     for d in &f.decorator_list {
                         self.visit_decorator(d);
                     }
@@ -293,14 +352,14 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                     if let Some(r) = &f.returns {
                         self.visit_annotation(r);
                     }
-                    let kind = ScopeKind::Function {
-                        is_async: f.is_async,
-                    };
-                    self.in_scope(kind, |c| c.visit_body(&f.body));
+                    self.in_function(f.is_async, Some(&f.parameters), |c| {
+                        c.visit_body(&f.body)
+                    });
                     return;
                 }
                 Stmt::ClassDef(c) => {
                     self.use_name(&c.name);
+                    self.bind(&c.name);
                     for d in &c.decorator_list {
                         self.visit_decorator(d);
                     }
@@ -321,13 +380,36 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                     stmt.start(),
                     "`nonlocal` is not allowed: snippets cannot rebind the instrumented function's locals",
                 ),
-                Stmt::Nonlocal(n) => self.declare(stmt, &n.names, "nonlocal"),
+                Stmt::Nonlocal(n) => {
+                    self.declare(stmt, &n.names, "nonlocal");
+                    let enclosing: Vec<usize> = (self.scopes.iter().rev().skip(1))
+                        .filter(|s| s.kind != ScopeKind::Class)
+                        .map(|s| s.id)
+                        .collect();
+                    for name in &n.names {
+                        self.bind(name);
+                        self.nonlocals.push(Nonlocal {
+                            at: name.start(),
+                            name: name.to_string(),
+                            enclosing: enclosing.clone(),
+                        });
+                    }
+                }
+                Stmt::Import(i) => {
+                    for a in &i.names {
+                        let name = a.asname.as_ref().unwrap_or(&a.name);
+                        self.bind(name.split('.').next().unwrap_or_default());
+                    }
+                }
                 Stmt::Global(g) => self.declare(stmt, &g.names, "global"),
                 Stmt::Break(_) | Stmt::Continue(_) if self.scope().loops == 0 => {
                     let word = if matches!(stmt, Stmt::Break(_)) { "break" } else { "continue" };
                     self.fail(stmt.start(), format!("'{word}' outside loop"));
                 }
                 Stmt::ImportFrom(i) => {
+                    for a in &i.names {
+                        self.bind(a.asname.as_ref().unwrap_or(&a.name));
+                    }
                     if i.module.as_deref() == Some("__future__") && i.level == 0 {
                         self.fail(
                             stmt.start(),
@@ -373,8 +455,7 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                     if let Some(p) = &l.parameters {
                         self.visit_parameters(p);
                     }
-                    let kind = ScopeKind::Function { is_async: false };
-                    self.in_scope(kind, |c| c.visit_expr(&l.body));
+                    self.in_function(false, l.parameters.as_deref(), |c| c.visit_expr(&l.body));
                     return;
                 }
                 Expr::Yield(_) | Expr::YieldFrom(_) | Expr::Await(_) if hook => {
@@ -395,6 +476,9 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                         self.fail(expr.start(), "cannot assign to __debug__");
                     }
                     self.use_name(&n.id);
+                    if !n.ctx.is_load() {
+                        self.bind(&n.id);
+                    }
                 }
                 Expr::ListComp(_) | Expr::SetComp(_) | Expr::DictComp(_) | Expr::Generator(_) => {
                     let generators = match expr {
@@ -422,6 +506,25 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
             }
             visitor::walk_expr(self, expr);
         }
+        fn visit_except_handler(&mut self, handler: &'a ast::ExceptHandler) {
+            let ast::ExceptHandler::ExceptHandler(h) = handler;
+            if let Some(name) = &h.name {
+                self.bind(name);
+            }
+            visitor::walk_except_handler(self, handler);
+        }
+        fn visit_pattern(&mut self, pattern: &'a ast::Pattern) {
+            let captured = match pattern {
+                ast::Pattern::MatchAs(p) => p.name.as_ref(),
+                ast::Pattern::MatchStar(p) => p.name.as_ref(),
+                ast::Pattern::MatchMapping(p) => p.rest.as_ref(),
+                _ => None,
+            };
+            if let Some(name) = captured {
+                self.bind(name);
+            }
+            visitor::walk_pattern(self, pattern);
+        }
     }
     /// The first `yield` in an expression (not inside a nested lambda).
     struct YieldIn(Option<TextSize>);
@@ -441,9 +544,13 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
             kind: ScopeKind::Hook,
             loops: 0,
             used: Default::default(),
+            id: 0,
         }],
+        bound: vec![Default::default()],
+        nonlocals: Vec::new(),
     };
     c.visit_body(suite);
+    c.resolve_nonlocals();
     c.error.map_or(Ok(()), Err)
 }
 
@@ -736,6 +843,17 @@ mod tests {
                 "used prior to its nonlocal declaration",
             ),
             ("__debug__ = 1", "cannot assign to __debug__"),
+            (
+                "def f():\n    def g():\n        nonlocal y",
+                "no binding for nonlocal 'y' found",
+            ),
+            (
+                "class C:\n    y = 2\n    def g():\n        nonlocal y\n        y = 3",
+                "no binding for nonlocal 'y' found",
+            ),
+            ("def f(a, b, a):\n    pass", "duplicate argument 'a'"),
+            ("g = lambda x, *, x: x", "duplicate argument 'x'"),
+            ("def f(a, /, *a):\n    pass", "duplicate argument 'a'"),
             ("# only a comment", "no statements"),
             ("print(1)\0", "NUL character"),
             (&deep, "too many nested"),
@@ -754,6 +872,12 @@ mod tests {
             "(x async for x in y)",
             "from os import path",
             "lambda: (yield)",
+            "def f():\n    def g():\n        nonlocal y\n    y = 1",
+            "y = 1\ndef f():\n    nonlocal y",
+            "import a.b as y, c.d\ndef f():\n    nonlocal y, c",
+            "def f(x):\n    try:\n        pass\n    except E as e:\n        pass\n    match x:\n        case [*r] | {**r}:\n            pass\n    def g():\n        nonlocal e, r, x",
+            "def f():\n    [y := 1 for _ in ()]\n    def g():\n        nonlocal y",
+            "def f(a, *, b, **c):\n    return lambda a, b=1: a",
         ] {
             compile(text, HookKind::ModuleEnter).unwrap_or_else(|e| panic!("{text:?}: {e:?}"));
         }

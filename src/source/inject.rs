@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use ruff_python_ast::statement_visitor::{self, StatementVisitor};
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
-use ruff_text_size::Ranged;
+use ruff_text_size::{Ranged, TextSize};
 
 use super::flow;
 use super::layout::{Layout, LineRequest};
@@ -708,8 +708,14 @@ impl Injector<'_, '_> {
             let (before, after) = self.exit_call_parts(&abi, &site(line), later);
             match &r.value {
                 Some(value) => {
+                    // `return[x]`, `return"s"`: the call must not fuse with the keyword.
+                    let space = if value.start() == r.start() + TextSize::from(6) {
+                        " "
+                    } else {
+                        ""
+                    };
                     self.layout
-                        .insert(value.start().into(), format!("{before}("));
+                        .insert(value.start().into(), format!("{space}{before}("));
                     self.layout.insert(value.end().into(), format!("){after}"));
                 }
                 // `return <value>` is not allowed in an async generator: a bare return gets

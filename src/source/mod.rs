@@ -5,6 +5,7 @@ pub mod brackets;
 pub mod depth;
 pub mod encoding;
 pub mod flow;
+pub mod fuzzing;
 pub mod inject;
 pub mod layout;
 pub mod lines;

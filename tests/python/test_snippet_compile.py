@@ -89,6 +89,13 @@ COMPILER_ACCEPTS = [
     "(x async for x in y)",
     "from os import path",
     "lambda: (yield)",
+    "def f():\n    def g():\n        nonlocal y\n    y = 1",
+    "y = 1\ndef f():\n    nonlocal y",
+    "import a.b as y, c.d\ndef f():\n    nonlocal y, c",
+    # (`match` captures bind too, but `match` itself needs 3.10.)
+    "def f(x):\n    try:\n        pass\n    except E as e:\n        pass\n    def g():\n        nonlocal e, x",
+    "def f():\n    [y := 1 for _ in ()]\n    def g():\n        nonlocal y",
+    "def f(a, *, b, **c):\n    return lambda a, b=1: a",
 ]
 
 # Tricky snippets the check accepts: each must compile everywhere.
@@ -273,6 +280,11 @@ REFUSED = [
     "x = 1\nglobal x",
     "def f():\n    y = 1\n    def g():\n        y\n        nonlocal y",
     "__debug__ = 1",
+    "def f():\n    def g():\n        nonlocal y",
+    "class C:\n    y = 2\n    def g():\n        nonlocal y\n        y = 3",
+    "def f(a, b, a):\n    pass",
+    "g = lambda x, *, x: x",
+    "def f(a, /, *a):\n    pass",
     "# only a comment",
     "print(1)\0",
     "x = {}1{}".format("(" * 5000, ")" * 5000),
