@@ -68,8 +68,12 @@ class Instrument(ast.NodeTransformer):
         self.prefix.pop()
         doc = []
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             doc, body = body[:1], body[1:]
         body = [Returns().visit(stmt) for stmt in body]
         flat = []
@@ -77,7 +81,8 @@ class Instrument(ast.NodeTransformer):
             flat.extend(stmt if isinstance(stmt, list) else [stmt])
         enter = ast.Assign([name("_e", ast.Store())], hook_call("enter", ast.Constant(qualname)))
         handler = ast.ExceptHandler(
-            name("BaseException"), "_x",
+            name("BaseException"),
+            "_x",
             [ast.Expr(hook_call("error", name("_e"), name("_x"))), ast.Raise()],
         )
         guarded = ast.Try(flat or [ast.Pass()], [handler], [], [])
@@ -97,10 +102,17 @@ def instrument_source(source: bytes) -> bytes | None:
     tree = Instrument().visit(tree)
     # The hooks import goes after the docstring and `from __future__` imports.
     at = 0
-    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+    if (
+        tree.body
+        and isinstance(tree.body[0], ast.Expr)
+        and isinstance(tree.body[0].value, ast.Constant)
+    ):
         at = 1
-    while at < len(tree.body) and isinstance(tree.body[at], ast.ImportFrom) \
-            and tree.body[at].module == "__future__":
+    while (
+        at < len(tree.body)
+        and isinstance(tree.body[at], ast.ImportFrom)
+        and tree.body[at].module == "__future__"
+    ):
         at += 1
     tree.body[at:at] = ast.parse(HOOKS_IMPORT).body
     ast.fix_missing_locations(tree)

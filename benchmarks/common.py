@@ -44,8 +44,9 @@ def run(cmd: list, **kw) -> subprocess.CompletedProcess:
     """Runs a command, failing loudly with its output."""
     proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {proc.returncode}\n"
-                           f"{proc.stdout}\n{proc.stderr}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -82,8 +83,10 @@ def table(headers: list[str], rows: list[list]) -> str:
     cells = [headers] + [[str(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     fmt = lambda r: "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
-    return "\n".join([fmt(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-                     + [fmt(r) for r in cells[1:]])
+    return "\n".join(
+        [fmt(cells[0]), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+        + [fmt(r) for r in cells[1:]]
+    )
 
 
 def machine() -> str:
@@ -97,8 +100,11 @@ def machine() -> str:
     except OSError:
         pass
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    return (f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-            f"{rustc or 'rustc ?'}, driver Python {platform.python_version()}, "
-            f"equip-wheel commit {commit or '?'}")
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+        f"{rustc or 'rustc ?'}, driver Python {platform.python_version()}, "
+        f"equip-wheel commit {commit or '?'}"
+    )

@@ -28,8 +28,13 @@ def install(wheel_paths, site) -> None:
 def cumulative_us(site, module: str) -> int:
     """The cumulative import time of ``module`` reported by ``-X importtime``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(BENCH)])}
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                          env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for line in reversed(proc.stderr.splitlines()):
         fields = [f.strip() for f in line.split("|")]
         if len(fields) == 3 and fields[2] == module:
@@ -42,8 +47,18 @@ def main(runs: int) -> None:
     sympy, mpmath = wheels.get(wheels.SYMPY), wheels.download_wheel(*MPMATH)
     root = WORK / "import"
     shutil.rmtree(root / "out", ignore_errors=True)
-    run([equip_wheel_exe(), "instrument", sympy, "--config", CONFIGS / "noop.toml",
-         "-o", root / "out", "-q"])
+    run(
+        [
+            equip_wheel_exe(),
+            "instrument",
+            sympy,
+            "--config",
+            CONFIGS / "noop.toml",
+            "-o",
+            root / "out",
+            "-q",
+        ]
+    )
     install([sympy, mpmath], root / "plain")
     install([root / "out" / sympy.name, mpmath], root / "instrumented")
     times = {"plain": [], "instrumented": []}
@@ -51,6 +66,16 @@ def main(runs: int) -> None:
         for name in times:
             times[name].append(cumulative_us(root / name, "sympy"))
     plain, inst = median(times["plain"]), median(times["instrumented"])
-    print(table(["sympy", "plain (ms)", "instrumented (ms)", "ratio"],
-                [[wheels.SYMPY[1], f"{plain / 1000:.0f}", f"{inst / 1000:.0f}",
-                  f"{inst / plain:.2f}x"]]))
+    print(
+        table(
+            ["sympy", "plain (ms)", "instrumented (ms)", "ratio"],
+            [
+                [
+                    wheels.SYMPY[1],
+                    f"{plain / 1000:.0f}",
+                    f"{inst / 1000:.0f}",
+                    f"{inst / plain:.2f}x",
+                ]
+            ],
+        )
+    )

@@ -32,13 +32,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "decorators, wrapt, sys.setprofile, sys.monitoring; import = python -X importtime. "
         "Results are meaningful on an otherwise idle machine.",
     )
-    p.add_argument("--only", action="append", choices=PARTS, metavar="PART",
-                   help=f"run only this part (repeatable): {', '.join(PARTS)}")
-    p.add_argument("--runs", type=int, default=5,
-                   help="runs per measurement of the tool parts; the median counts (default 5)")
-    p.add_argument("--quick", action="store_true",
-                   help="a fast pass: 1 run, sympy only, the ast reference once, fewer "
-                   "runtime rounds (numbers are rougher)")
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        metavar="PART",
+        help=f"run only this part (repeatable): {', '.join(PARTS)}",
+    )
+    p.add_argument(
+        "--runs",
+        type=int,
+        default=5,
+        help="runs per measurement of the tool parts; the median counts (default 5)",
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast pass: 1 run, sympy only, the ast reference once, fewer "
+        "runtime rounds (numbers are rougher)",
+    )
     return p.parse_args(argv)
 
 
@@ -61,8 +73,10 @@ def main(argv: list[str]) -> int:
     if "import" in parts:
         import_time.main(runs)
     print(verdicts.summary())
-    print(f"\n({time.time() - start:.0f} s; load average at end: "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    print(
+        f"\n({time.time() - start:.0f} s; load average at end: "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())})"
+    )
     return 0
 
 

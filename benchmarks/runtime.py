@@ -14,8 +14,18 @@ import os
 import shutil
 import zipfile
 
-from common import (BENCH, CONFIGS, PY_VERSIONS, WORK, Verdicts, equip_wheel_exe, find_python,
-                    harness, run, table)
+from common import (
+    BENCH,
+    CONFIGS,
+    PY_VERSIONS,
+    WORK,
+    Verdicts,
+    equip_wheel_exe,
+    find_python,
+    harness,
+    run,
+    table,
+)
 
 WRAPT = "wrapt==1.17.2"  # the last 1.x: binary wheels for every CPython 3.8-3.13
 
@@ -26,8 +36,16 @@ def work(a, b):
     return a + b
 '''
 
-COLUMNS = ["plain", "hand-written", "equip-wheel raise", "equip-wheel warn", "functools.wraps",
-           "wrapt", "sys.setprofile", "sys.monitoring"]
+COLUMNS = [
+    "plain",
+    "hand-written",
+    "equip-wheel raise",
+    "equip-wheel warn",
+    "functools.wraps",
+    "wrapt",
+    "sys.setprofile",
+    "sys.monitoring",
+]
 
 
 def build_site() -> os.PathLike:
@@ -42,8 +60,18 @@ def build_site() -> os.PathLike:
         dist = f"equip_bench_{variant}"
         wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": SOURCE})
     for variant, config in [("warn", "noop.toml"), ("raise", "noop-raise.toml")]:
-        run([equip_wheel_exe(), "instrument", wheels[variant], "--config", CONFIGS / config,
-             "-o", root / "out", "-q"])
+        run(
+            [
+                equip_wheel_exe(),
+                "instrument",
+                wheels[variant],
+                "--config",
+                CONFIGS / config,
+                "-o",
+                root / "out",
+                "-q",
+            ]
+        )
         wheels[variant] = root / "out" / wheels[variant].name
     for wheel in wheels.values():
         with zipfile.ZipFile(wheel) as z:
@@ -87,31 +115,67 @@ def main(verdicts: Verdicts, quick: bool = False) -> None:
     print("== Runtime overhead per call (ns/call, best of the rounds; loop included)", flush=True)
     results = measure(quick)
     fmt = lambda v: "-" if v is None else f"{v:.1f}"  # noqa: E731
-    print(table(["CPython"] + COLUMNS,
-                [[minor] + [fmt(r.get(c)) for c in COLUMNS] for minor, r in results.items()]))
+    print(
+        table(
+            ["CPython"] + COLUMNS,
+            [[minor] + [fmt(r.get(c)) for c in COLUMNS] for minor, r in results.items()],
+        )
+    )
     print("\nAdded overhead per call (ns, minus plain):")
-    print(table(["CPython"] + COLUMNS[1:],
-                [[minor] + [fmt(r[c] - r["plain"]) if c in r else "-" for c in COLUMNS[1:]]
-                 for minor, r in results.items()]))
+    print(
+        table(
+            ["CPython"] + COLUMNS[1:],
+            [
+                [minor] + [fmt(r[c] - r["plain"]) if c in r else "-" for c in COLUMNS[1:]]
+                for minor, r in results.items()
+            ],
+        )
+    )
     print("\nRatios:")
     rows = []
     for minor, r in results.items():
         plain, hand = r["plain"], r["hand-written"]
         mon = r.get("sys.monitoring")
         added = (r["equip-wheel warn"] - plain) / (mon - plain) if mon else None
-        rows.append([minor, f"{r['equip-wheel raise'] / hand:.2f}x",
-                     f"{r['equip-wheel warn'] / hand:.2f}x",
-                     "-" if added is None else f"{added:.2f}x"])
-    print(table(["CPython", "raise / hand-written", "warn / hand-written",
-                 "added warn / added sys.monitoring"], rows))
+        rows.append(
+            [
+                minor,
+                f"{r['equip-wheel raise'] / hand:.2f}x",
+                f"{r['equip-wheel warn'] / hand:.2f}x",
+                "-" if added is None else f"{added:.2f}x",
+            ]
+        )
+    print(
+        table(
+            [
+                "CPython",
+                "raise / hand-written",
+                "warn / hand-written",
+                "added warn / added sys.monitoring",
+            ],
+            rows,
+        )
+    )
     for label, limit, key in [
-        ("per call, raise policy <= 1.1x hand-written (every CPython)", 1.1,
-         lambda r: r["equip-wheel raise"] / r["hand-written"]),
-        ("per call, default policy <= 1.5x hand-written (every CPython)", 1.5,
-         lambda r: r["equip-wheel warn"] / r["hand-written"]),
-        ("added per call, default policy <= 0.5x sys.monitoring's (3.12+)", 0.5,
-         lambda r: (r["equip-wheel warn"] - r["plain"]) / (r["sys.monitoring"] - r["plain"])
-         if "sys.monitoring" in r else None),
+        (
+            "per call, raise policy <= 1.1x hand-written (every CPython)",
+            1.1,
+            lambda r: r["equip-wheel raise"] / r["hand-written"],
+        ),
+        (
+            "per call, default policy <= 1.5x hand-written (every CPython)",
+            1.5,
+            lambda r: r["equip-wheel warn"] / r["hand-written"],
+        ),
+        (
+            "added per call, default policy <= 0.5x sys.monitoring's (3.12+)",
+            0.5,
+            lambda r: (
+                (r["equip-wheel warn"] - r["plain"]) / (r["sys.monitoring"] - r["plain"])
+                if "sys.monitoring" in r
+                else None
+            ),
+        ),
     ]:
         measured = [(key(r), minor) for minor, r in results.items() if key(r) is not None]
         if not measured:

@@ -14,8 +14,7 @@ import shutil
 import sys
 
 import wheels
-from common import (BENCH, CONFIGS, WORK, Verdicts, equip_wheel_exe, floor_exe, median, table,
-                    timed)
+from common import BENCH, CONFIGS, WORK, Verdicts, equip_wheel_exe, floor_exe, median, table, timed
 
 CONFIG = CONFIGS / "noop.toml"
 
@@ -36,12 +35,25 @@ def contenders(wheel, jobs: int) -> dict[str, callable]:
         return t + timed([sys.executable, "-m", "wheel", "pack", tree, "-d", d])
 
     return {
-        "equip-wheel": lambda: timed([equip_wheel_exe(), "instrument", wheel, "--config", CONFIG,
-                                      "-o", fresh(), "-q", "--jobs", jobs]),
+        "equip-wheel": lambda: timed(
+            [
+                equip_wheel_exe(),
+                "instrument",
+                wheel,
+                "--config",
+                CONFIG,
+                "-o",
+                fresh(),
+                "-q",
+                "--jobs",
+                jobs,
+            ]
+        ),
         "floor": lambda: timed([floor_exe(), wheel, fresh(), "--jobs", jobs]),
         "wheel unpack+pack": wheel_unpack_pack,
-        "ast reference": lambda: timed([sys.executable, BENCH / "ast_reference.py", wheel,
-                                        fresh()]),
+        "ast reference": lambda: timed(
+            [sys.executable, BENCH / "ast_reference.py", wheel, fresh()]
+        ),
     }
 
 
@@ -57,8 +69,7 @@ def measure(wheel, runs: int, jobs: int = 2, reference_runs: int | None = None) 
 
 
 def main(verdicts: Verdicts, runs: int, quick: bool = False) -> None:
-    print(f"== Tool speed, full no-op hooks, --jobs 2 (median of {runs} runs; seconds)",
-          flush=True)
+    print(f"== Tool speed, full no-op hooks, --jobs 2 (median of {runs} runs; seconds)", flush=True)
     specs = [wheels.SYMPY] if quick else [wheels.SYMPY, wheels.DJANGO]
     rows, results = [], {}
     for spec in specs:
@@ -66,17 +77,44 @@ def main(verdicts: Verdicts, runs: int, quick: bool = False) -> None:
         m = measure(wheel, runs, reference_runs=1 if quick else None)
         results[spec[0]] = m
         tool = m["equip-wheel"]
-        rows.append([f"{spec[0]} {spec[1]} ({wheels.py_count(wheel)} .py)"]
-                    + [f"{m[k]:.2f}" for k in m]
-                    + [f"{m['ast reference'] / tool:.1f}x", f"{m['wheel unpack+pack'] / tool:.2f}x",
-                       f"{tool / m['floor']:.2f}x"])
-    print(table(["wheel", "equip-wheel", "floor", "wheel unpack+pack", "ast reference",
-                 "reference / tool", "unpack+pack / tool", "tool / floor"], rows))
+        rows.append(
+            [f"{spec[0]} {spec[1]} ({wheels.py_count(wheel)} .py)"]
+            + [f"{m[k]:.2f}" for k in m]
+            + [
+                f"{m['ast reference'] / tool:.1f}x",
+                f"{m['wheel unpack+pack'] / tool:.2f}x",
+                f"{tool / m['floor']:.2f}x",
+            ]
+        )
+    print(
+        table(
+            [
+                "wheel",
+                "equip-wheel",
+                "floor",
+                "wheel unpack+pack",
+                "ast reference",
+                "reference / tool",
+                "unpack+pack / tool",
+                "tool / floor",
+            ],
+            rows,
+        )
+    )
     m = results["sympy"]
     tool = m["equip-wheel"]
-    verdicts.check("sympy: >= 25x faster than the ast reference", m["ast reference"] / tool >= 25,
-                   f"{m['ast reference'] / tool:.1f}x")
-    verdicts.check("sympy: >= 1.5x faster than wheel unpack+pack",
-                   m["wheel unpack+pack"] / tool >= 1.5, f"{m['wheel unpack+pack'] / tool:.2f}x")
-    verdicts.check("sympy: within 1.3x of the floor (2 cores)", tool / m["floor"] <= 1.3,
-                   f"{tool / m['floor']:.2f}x")
+    verdicts.check(
+        "sympy: >= 25x faster than the ast reference",
+        m["ast reference"] / tool >= 25,
+        f"{m['ast reference'] / tool:.1f}x",
+    )
+    verdicts.check(
+        "sympy: >= 1.5x faster than wheel unpack+pack",
+        m["wheel unpack+pack"] / tool >= 1.5,
+        f"{m['wheel unpack+pack'] / tool:.2f}x",
+    )
+    verdicts.check(
+        "sympy: within 1.3x of the floor (2 cores)",
+        tool / m["floor"] <= 1.3,
+        f"{tool / m['floor']:.2f}x",
+    )

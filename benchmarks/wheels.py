@@ -44,7 +44,9 @@ def sub_wheel(wheel: Path, keep_one_in: int) -> Path:
     with zipfile.ZipFile(wheel) as zin, zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as zout:
         record = next(n for n in zin.namelist() if n.endswith(".dist-info/RECORD"))
         package = [i for i in zin.infolist() if ".dist-info/" not in i.filename]
-        dist_info = [i for i in zin.infolist() if ".dist-info/" in i.filename and i.filename != record]
+        dist_info = [
+            i for i in zin.infolist() if ".dist-info/" in i.filename and i.filename != record
+        ]
         for info in package[::keep_one_in] + dist_info:
             data = zin.read(info)
             zout.writestr(info, data, zipfile.ZIP_DEFLATED)

@@ -34,14 +34,18 @@ def architecture_problems() -> list[str]:
         for match in PATH_IN_BACKTICKS.finditer(line):
             named = match.group(1).rstrip("/")
             if not any(ROOT.glob(named)):
-                problems.append(f"docs/architecture.md:{lineno}: names `{named}`, which does not exist")
+                problems.append(
+                    f"docs/architecture.md:{lineno}: names `{named}`, which does not exist"
+                )
     return problems
 
 
 def outside_pointer_problems() -> list[str]:
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True
-    ).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True)
+        .stdout.decode()
+        .split("\0")
+    )
     problems = []
     for name in tracked:
         path = ROOT / name
@@ -58,7 +62,9 @@ def outside_pointer_problems() -> list[str]:
         for lineno, line in enumerate(text.splitlines(), 1):
             match = OUTSIDE_POINTERS.search(line)
             if match:
-                problems.append(f"{name}:{lineno}: points outside the repository: {match.group(0)!r}")
+                problems.append(
+                    f"{name}:{lineno}: points outside the repository: {match.group(0)!r}"
+                )
     return problems
 
 

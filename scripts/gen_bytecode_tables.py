@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +35,7 @@ OUT = REPO / "src" / "bytecode" / "tables"
 VERSIONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 
 # Runs inside each interpreter; prints one JSON document.
-PROBE = r'''
+PROBE = r"""
 import dis, json, opcode, sys, importlib.util
 
 def has(name):
@@ -92,19 +91,29 @@ print(json.dumps({
     "extended_arg": opcode.EXTENDED_ARG,
     "ops": ops,
 }))
-'''
+"""
 
 # Instructions after which control never falls through (by name; the opcode module has no
 # such list). Jumps among them are unconditional.
 NO_FALLTHROUGH = {
-    "RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE", "JUMP_ABSOLUTE",
-    "JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT",
+    "RETURN_VALUE",
+    "RETURN_CONST",
+    "RAISE_VARARGS",
+    "RERAISE",
+    "JUMP_ABSOLUTE",
+    "JUMP_FORWARD",
+    "JUMP_BACKWARD",
+    "JUMP_BACKWARD_NO_INTERRUPT",
 }
 # Jumps whose offset counts backwards (3.11+; END_ASYNC_FOR is a relative jump back to its
 # loop's SEND from 3.14 on, a plain instruction before).
-BACKWARD = {"END_ASYNC_FOR",
-    "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "POP_JUMP_BACKWARD_IF_FALSE",
-    "POP_JUMP_BACKWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_NONE",
+BACKWARD = {
+    "END_ASYNC_FOR",
+    "JUMP_BACKWARD",
+    "JUMP_BACKWARD_NO_INTERRUPT",
+    "POP_JUMP_BACKWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_TRUE",
+    "POP_JUMP_BACKWARD_IF_NONE",
     "POP_JUMP_BACKWARD_IF_NOT_NONE",
 }
 # Jumps that only set up an exception handler or finally block (3.8-3.10): the jump
@@ -128,8 +137,10 @@ def fit(values: list[int | None], hasarg: bool) -> str:
     if all(v == c + k * a for a, v in enumerate(values)):
         return f"Effect::Linear({c}, {k})"
     w = [values[1 << j] - c for j in range(10)]
-    if w[8] == 0 and w[9] == 0 and all(
-        v == c + sum(w[j] for j in range(10) if a >> j & 1) for a, v in enumerate(values)
+    if (
+        w[8] == 0
+        and w[9] == 0
+        and all(v == c + sum(w[j] for j in range(10) if a >> j & 1) for a, v in enumerate(values))
     ):
         return f"Effect::Bits({c}, [{', '.join(map(str, w[:8]))}])"
     lo, hi = values[1] - c, values[256] - c
@@ -147,7 +158,7 @@ def render(data: dict, minor: str) -> str:
         "use super::{Effect, OpInfo, OpTable, flags::*};",
         "",
         f"/// The opcode table of CPython {major}.{mnr}.",
-        f"pub static TABLE: OpTable = OpTable {{",
+        "pub static TABLE: OpTable = OpTable {",
         f"    minor: {mnr},",
         f"    magic: {data['magic']},",
         f"    have_argument: {data['have_argument']},",
@@ -194,14 +205,20 @@ def render(data: dict, minor: str) -> str:
 
 def rustfmt(text: str) -> str:
     """``text`` as ``cargo fmt`` leaves it (the committed tables are formatted)."""
-    return subprocess.run(["rustfmt", "--edition", "2024", "--emit", "stdout"], input=text,
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["rustfmt", "--edition", "2024", "--emit", "stdout"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true",
-                        help="compare with the committed tables instead of writing")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the committed tables instead of writing"
+    )
     args = parser.parse_args()
     status = 0
     for minor in VERSIONS:
@@ -210,8 +227,9 @@ def main() -> int:
             print(f"{why}: table not regenerated", file=sys.stderr)
             status = 1
             continue
-        out = subprocess.run([str(exe), "-c", PROBE], capture_output=True, text=True,
-                             check=True).stdout
+        out = subprocess.run(
+            [str(exe), "-c", PROBE], capture_output=True, text=True, check=True
+        ).stdout
         text = rustfmt(render(json.loads(out), minor))
         path = OUT / f"py{minor.replace('.', '')}.rs"
         if args.check:

@@ -63,9 +63,14 @@ def _is_minor(exe: Path, minor: str) -> bool:
     """Whether ``exe`` runs and is CPython ``minor``."""
     try:
         out = subprocess.run(
-            [str(exe), "-c",
-             "import sys; print('%d.%d' % sys.version_info[:2], sys.implementation.name)"],
-            capture_output=True, text=True, timeout=60,
+            [
+                str(exe),
+                "-c",
+                "import sys; print('%d.%d' % sys.version_info[:2], sys.implementation.name)",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -75,7 +80,7 @@ def _is_minor(exe: Path, minor: str) -> bool:
 def _pyenv(minor: str) -> Path | None:
     candidates = []
     for exe in (pyenv_root() / "versions").glob(f"{minor}.*/bin/python"):
-        patch = exe.parent.parent.name[len(minor) + 1:]
+        patch = exe.parent.parent.name[len(minor) + 1 :]
         if patch.isdigit():
             candidates.append((int(patch), exe))
     return max(candidates)[1] if candidates else None
@@ -95,8 +100,11 @@ def lookup(minor: str) -> tuple[Path | None, str]:
     result: tuple[Path | None, str] | None = None
     if os.environ.get(var):
         exe = Path(os.environ[var])
-        result = (exe, "") if _is_minor(exe, minor) else (
-            None, f"${var}={exe} is not a working CPython {minor}")
+        result = (
+            (exe, "")
+            if _is_minor(exe, minor)
+            else (None, f"${var}={exe} is not a working CPython {minor}")
+        )
     else:
         places.append(f"${var} (unset)")
         root = pyenv_root()
@@ -109,9 +117,15 @@ def lookup(minor: str) -> tuple[Path | None, str]:
                 found = shutil.which(f"python{minor}")
                 places.append(f"python{minor} on PATH")
                 exe = Path(found) if found and _is_minor(Path(found), minor) else None
-        result = (exe, "") if exe is not None else (
-            None, f"CPython {minor} not found (looked at {', '.join(places)}; "
-                  f"scripts/test.sh installs 3.14/3.15 with debian-cpython.sh)")
+        result = (
+            (exe, "")
+            if exe is not None
+            else (
+                None,
+                f"CPython {minor} not found (looked at {', '.join(places)}; "
+                f"scripts/test.sh installs 3.14/3.15 with debian-cpython.sh)",
+            )
+        )
     _cache[minor] = result
     return result
 

@@ -388,4 +388,3 @@ def verify_wheel(path: StrPath) -> VerifyResult:
     """
     d = json.loads(_native.verify_wheel(os.fspath(path)))
     return VerifyResult(wheel=Path(d["wheel"]), members=d["members"], problems=list(d["problems"]))
-

@@ -187,11 +187,15 @@ def _enabled(config_settings: ConfigSettings) -> bool:
         if isinstance(value, list):
             value = value[-1] if value else ""
         if not _parse_bool(str(value), f"config setting {CONFIG_SETTING_ENABLED}"):
-            _say(f"instrumentation switched off by {CONFIG_SETTING_ENABLED}={value}; the wheel is not instrumented")
+            _say(
+                f"instrumentation switched off by {CONFIG_SETTING_ENABLED}={value}; the wheel is not instrumented"
+            )
             return False
         return True
     if _get_project().table_enabled is False:
-        _say("instrumentation switched off by enabled = false in [tool.equip-wheel]; the wheel is not instrumented")
+        _say(
+            "instrumentation switched off by enabled = false in [tool.equip-wheel]; the wheel is not instrumented"
+        )
         return False
     return True
 
@@ -269,8 +273,7 @@ def _check_against_metadata(wheel: str, metadata_directory: str) -> None:
         return  # Nothing to compare with (the frontend gave a directory without METADATA).
     with zipfile.ZipFile(wheel) as z:
         metadata = [
-            n for n in z.namelist()
-            if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
         ]
         if len(metadata) != 1:
             _fail(f"{os.path.basename(wheel)}: expected exactly one .dist-info/METADATA")

@@ -33,7 +33,12 @@ BACKEND_WHEELS = harness.CACHE / "backend-wheels"
 
 #: fixture directory -> (distribution, import name, real backend, pinned requirement)
 BACKENDS = {
-    "setuptools": ("eqfix-setuptools", "eqfix_setuptools", "setuptools.build_meta", "setuptools==84.2.1"),
+    "setuptools": (
+        "eqfix-setuptools",
+        "eqfix_setuptools",
+        "setuptools.build_meta",
+        "setuptools==84.2.1",
+    ),
     "hatchling": ("eqfix-hatchling", "eqfix_hatchling", "hatchling.build", "hatchling==1.33.0"),
     "flit": ("eqfix-flit", "eqfix_flit", "flit_core.buildapi", "flit_core==4.2.0"),
     "pdm": ("eqfix-pdm", "eqfix_pdm", "pdm.backend", "pdm-backend==2.5.0"),
@@ -71,8 +76,19 @@ def ensure_backend_wheels() -> Path:
             return BACKEND_WHEELS
         BACKEND_WHEELS.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--only-binary", ":all:", "-d", str(BACKEND_WHEELS), *pins],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary",
+                ":all:",
+                "-d",
+                str(BACKEND_WHEELS),
+                *pins,
+            ],
             check=True,
         )
         marker.write_text(json.dumps(pins))
@@ -111,9 +127,19 @@ def pip_install(python: Path, *args: str | os.PathLike[str]) -> subprocess.Compl
     """Real pip (the test environment's, run for ``python`` with ``--python``): ``pip install
     ARGS``, offline; fails on any installer warning."""
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", *offline_args(),
-         *map(str, args)],
-        capture_output=True, text=True, env=offline_env(),
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            *offline_args(),
+            *map(str, args),
+        ],
+        capture_output=True,
+        text=True,
+        env=offline_env(),
     )
     harness._check_install(proc, "pip install")
     return proc
@@ -122,8 +148,11 @@ def pip_install(python: Path, *args: str | os.PathLike[str]) -> subprocess.Compl
 def copy_project(name: str, dest: Path) -> Path:
     """A fresh copy of a fixture project (builds write into the source tree)."""
     target = dest / name
-    shutil.copytree(PROJECTS / name, target, ignore=shutil.ignore_patterns(
-        "build", "dist", "*.egg-info", "__pycache__", ".pdm-build"))
+    shutil.copytree(
+        PROJECTS / name,
+        target,
+        ignore=shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pdm-build"),
+    )
     return target
 
 
@@ -138,13 +167,21 @@ def set_equip_table(project: Path, backend: str, body: str) -> None:
     lines = head.rstrip("\n").split("\n")
     while lines and lines[-1].startswith("#"):
         lines.pop()
-    pyproject.write_text("\n".join(lines) + f'\n\n[tool.equip-wheel]\nbuild-backend = "{backend}"\n{body}')
+    pyproject.write_text(
+        "\n".join(lines) + f'\n\n[tool.equip-wheel]\nbuild-backend = "{backend}"\n{body}'
+    )
 
 
-def run(cmd: list[str | os.PathLike[str]], *, cwd: Path | None = None,
-        env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or offline_env(),
-                          capture_output=True, text=True)
+def run(
+    cmd: list[str | os.PathLike[str]],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env or offline_env(), capture_output=True, text=True
+    )
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(map(str, cmd))} exited {proc.returncode}\n"
@@ -169,7 +206,9 @@ def provenance(wheel: Path) -> dict | None:
 def wheel_metadata(wheel: Path) -> tuple[str, str]:
     """(dist-info directory, METADATA Version) of a wheel."""
     with zipfile.ZipFile(wheel) as z:
-        [meta] = [n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+        [meta] = [
+            n for n in z.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+        ]
         version = next(
             line.split(":", 1)[1].strip()
             for line in z.read(meta).decode().splitlines()

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +23,8 @@ def instrumented_wheels(real_wheels, tmp_path_factory) -> dict[str, Path]:
     produced = {}
     for name, wheel in real_wheels.items():
         path = out / wheel.name
-        assert path.exists(), f"no output for {wheel.name} in {sorted(p.name for p in out.iterdir())}"
+        assert path.exists(), (
+            f"no output for {wheel.name} in {sorted(p.name for p in out.iterdir())}"
+        )
         produced[name] = path
     return produced

@@ -31,9 +31,12 @@ def _is_binding(node: ast.Call) -> bool:
     if not (isinstance(node.func, ast.Name) and node.func.id == "exec" and node.args):
         return False
     inner = node.args[0]
-    return (isinstance(inner, ast.Call) and len(inner.args) == 3
-            and isinstance(inner.args[1], ast.Constant)
-            and str(inner.args[1].value).startswith("_equip_bind_"))
+    return (
+        isinstance(inner, ast.Call)
+        and len(inner.args) == 3
+        and isinstance(inner.args[1], ast.Constant)
+        and str(inner.args[1].value).startswith("_equip_bind_")
+    )
 
 
 def _is_equip_call(node: ast.AST) -> bool:
@@ -88,8 +91,11 @@ def is_injected_try(stmt: ast.stmt) -> bool:
             return False
         body = body[1:]
         if len(body) == 1 and isinstance(body[0], ast.Raise) and body[0].exc is None:
-            return handler.name is None and isinstance(handler.type, ast.Name) \
+            return (
+                handler.name is None
+                and isinstance(handler.type, ast.Name)
                 and handler.type.id == "BaseException"
+            )
     # The handler is exactly `<hook call>; raise`.
     shape = (
         len(body) == 2
@@ -124,7 +130,9 @@ def statements(body: List[ast.stmt], strip: bool) -> Iterator[ast.stmt]:
             yield from statements(case.body, strip)
 
 
-def compare(original: ast.Module, instrumented: ast.Module) -> Tuple[int, int, List[Tuple[int, int, str]]]:
+def compare(
+    original: ast.Module, instrumented: ast.Module
+) -> Tuple[int, int, List[Tuple[int, int, str]]]:
     """(statements, kept, moved as (old line, new line, kind)) for one file's two trees."""
     old = list(statements(original.body, strip=False))
     new = list(statements(instrumented.body, strip=True))

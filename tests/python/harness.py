@@ -85,9 +85,12 @@ def uv_exe() -> str:
     return found
 
 
-def run_equip(*args: str | os.PathLike[str], cwd: Path | None = None,
-              env: dict[str, str] | None = None,
-              check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_equip(
+    *args: str | os.PathLike[str],
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
     """Runs ``equip-wheel ARGS`` and returns the completed process (text output)."""
     proc = subprocess.run(
         [equip_wheel_exe(), *map(str, args)],
@@ -177,7 +180,9 @@ def _cached_sdist(name: str, version: str) -> Path | None:
 def _matches(filename: str, name: str, version: str) -> bool:
     normalized = name.replace("-", "_").lower()
     stem = filename.lower().replace("-", "_")
-    return stem.startswith(f"{normalized}_{version}_") or stem.startswith(f"{normalized}_{version}.")
+    return stem.startswith(f"{normalized}_{version}_") or stem.startswith(
+        f"{normalized}_{version}."
+    )
 
 
 @dataclass
@@ -197,21 +202,35 @@ class Venv:
         made = subprocess.run([str(python), "-m", "venv", str(path)], capture_output=True)
         if made.returncode != 0:
             shutil.rmtree(path, ignore_errors=True)
-            subprocess.run([uv_exe(), "venv", "--quiet", "--seed", "--python", str(python),
-                            str(path)], check=True, capture_output=True)
+            subprocess.run(
+                [uv_exe(), "venv", "--quiet", "--seed", "--python", str(python), str(path)],
+                check=True,
+                capture_output=True,
+            )
         return cls(path)
 
     @classmethod
     def create_with_uv(cls, python: Path, path: Path) -> Venv:
-        subprocess.run([uv_exe(), "venv", "--quiet", "--python", str(python), str(path)],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [uv_exe(), "venv", "--quiet", "--python", str(python), str(path)],
+            check=True,
+            capture_output=True,
+        )
         return cls(path)
 
     def pip_install(self, *args: str | os.PathLike[str]) -> subprocess.CompletedProcess[str]:
         """``pip install ARGS``; fails the test on any installer warning."""
         proc = subprocess.run(
-            [str(self.python), "-m", "pip", "install", "--disable-pip-version-check", *map(str, args)],
-            capture_output=True, text=True,
+            [
+                str(self.python),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                *map(str, args),
+            ],
+            capture_output=True,
+            text=True,
         )
         _check_install(proc, "pip install")
         return proc
@@ -220,17 +239,26 @@ class Venv:
         """``uv pip install ARGS`` into this venv; fails on any warning."""
         proc = subprocess.run(
             [uv_exe(), "pip", "install", "--python", str(self.python), *map(str, args)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         _check_install(proc, "uv pip install")
         return proc
 
-    def run(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess[str]:
         """Runs ``python ARGS`` in this venv."""
         proc = subprocess.run(
-            [str(self.python), *args], cwd=cwd, env={**os.environ, **(env or {})},
-            capture_output=True, text=True,
+            [str(self.python), *args],
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            capture_output=True,
+            text=True,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -253,14 +281,17 @@ def wheel_members(path: Path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist()}
 
 
-def build_wheel(directory: Path, distribution: str, version: str,
-                files: dict[str, bytes | str]) -> Path:
+def build_wheel(
+    directory: Path, distribution: str, version: str, files: dict[str, bytes | str]
+) -> Path:
     """Builds a minimal valid pure-Python wheel (RECORD included) from ``files``."""
     import base64
     import hashlib
 
     dist_info = f"{distribution}-{version}.dist-info"
-    members = {name: (data.encode() if isinstance(data, str) else data) for name, data in files.items()}
+    members = {
+        name: (data.encode() if isinstance(data, str) else data) for name, data in files.items()
+    }
     members[f"{dist_info}/METADATA"] = (
         f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
     ).encode()

@@ -85,8 +85,13 @@ def sourceless(wheel: Path, python: Path, out_dir: Path) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             sources[name] = str(path)
-    proc = subprocess.run([str(python), "-c", _COMPILE, str(pyc_dir)], input=json.dumps(sources),
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [str(python), "-c", _COMPILE, str(pyc_dir)],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     failed = set(json.loads(proc.stdout))
     for name in sources:
         if name in failed:
@@ -101,7 +106,8 @@ def sourceless(wheel: Path, python: Path, out_dir: Path) -> Path:
 def instrument(wheel: Path, out_dir: Path, config: Path) -> tuple[Path, dict]:
     """Instruments `wheel` with the CLI; returns the output wheel and the JSON report."""
     report = out_dir / "report.json"
-    harness.run_equip("instrument", wheel, "--config", config, "--out-dir", out_dir,
-                      "--report", report)
+    harness.run_equip(
+        "instrument", wheel, "--config", config, "--out-dir", out_dir, "--report", report
+    )
     data = json.loads(report.read_text())["wheels"][0]
     return Path(data["output"]), data

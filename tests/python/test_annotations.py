@@ -14,15 +14,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import harness
 import probe
 import pyc_support
+import pytest
 
 FIXTURE = pyc_support.FIXTURES / "annots"
 
-CHECK = r'''
+CHECK = r"""
 import annotationlib, asyncio, json, re, sys
 import annots.mod as m
 out = {}
@@ -45,7 +44,7 @@ if sys.version_info >= (3, 15):
     result = lz.use()
     out["lazy"] = [before, [w in sys.modules for w in watched], result]
 print(json.dumps(out, sort_keys=True))
-'''
+"""
 
 
 def _wheel(minor: str, out: Path) -> Path:
@@ -61,8 +60,10 @@ def _run(python: Path, wheel: Path, tmp: Path, label: str) -> tuple[dict, dict]:
     venv.pip_install("--no-deps", "--no-index", wheel)
     out = tmp / f"probe-{label}"
     out.mkdir()
-    env = {"PYTHONPATH": str(probe.module_dir(out / "module")),
-           "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json")}
+    env = {
+        "PYTHONPATH": str(probe.module_dir(out / "module")),
+        "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json"),
+    }
     proc = venv.run("-c", CHECK, cwd=tmp, env=env)
     counts, problems = probe.results(out)
     assert problems == [], (label, problems)
@@ -87,14 +88,21 @@ def test_annotations_and_lazy_imports_survive(minor: str, tmp_path: Path) -> Non
         assert not any("__annotate__" in f for f in mod["functions"]), mod["functions"]
 
     expected, _ = _run(python, plain, tmp_path, "plain")
-    assert expected["Box STRING"] == {"size": "'int'", "ref": "'Box'", "fwd": "'Later'",
-                                      "cond_attr": "'NeverDefined'"}
+    assert expected["Box STRING"] == {
+        "size": "'int'",
+        "ref": "'Box'",
+        "fwd": "'Later'",
+        "cond_attr": "'NeverDefined'",
+    }
     assert expected["module VALUE"].startswith("NameError"), expected["module VALUE"]
     assert "conditional" in expected["module STRING"]
     for label, wheel in [("py", py_out), ("pyc", pyc_out)]:
         seen, per_function = _run(python, wheel, tmp_path, label)
-        differing = {k: (expected.get(k), seen.get(k)) for k in expected.keys() | seen.keys()
-                     if expected.get(k) != seen.get(k)}
+        differing = {
+            k: (expected.get(k), seen.get(k))
+            for k in expected.keys() | seen.keys()
+            if expected.get(k) != seen.get(k)
+        }
         assert differing == {}, (label, json.dumps(differing))
         assert not [q for q in per_function if "__annotate__" in q], (label, per_function)
         assert per_function["annots.mod:func"]["enter"] >= 1, (label, per_function)

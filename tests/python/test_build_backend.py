@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import sys
 import time
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 from backend_support import (
     BACKENDS,
     assert_counts,
@@ -56,13 +54,25 @@ def backends_venv(offline: None, tmp_path_factory: pytest.TempPathFactory) -> Pa
     path = tmp_path_factory.mktemp("backends") / "venv"
     run([*UV, "venv", "--quiet", "--python", sys.executable, path])
     python = path / "bin" / "python"
-    run([*UV, "pip", "install", "--quiet", "--python", python, *offline_args(),
-         "equip-wheel", *(b[3] for b in BACKENDS.values())])
+    run(
+        [
+            *UV,
+            "pip",
+            "install",
+            "--quiet",
+            "--python",
+            python,
+            *offline_args(),
+            "equip-wheel",
+            *(b[3] for b in BACKENDS.values()),
+        ]
+    )
     return python
 
 
-def call_hooks(python: Path, project: Path, code: str, *, env: dict[str, str] | None = None,
-               check: bool = True):
+def call_hooks(
+    python: Path, project: Path, code: str, *, env: dict[str, str] | None = None, check: bool = True
+):
     """Runs ``code`` with ``python`` in ``project`` (the cwd of a PEP 517 hook), with
     ``b`` bound to ``equip_wheel.build``."""
     prelude = "import json, os, sys\nimport equip_wheel.build as b\n"
@@ -74,7 +84,9 @@ def call_hooks(python: Path, project: Path, code: str, *, env: dict[str, str] | 
 
 def build_with(frontend: str, project: Path, out: Path) -> Path:
     if frontend == "pip wheel":
-        run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", out, project])
+        run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", out, project]
+        )
     elif frontend == "python -m build":
         run([sys.executable, "-m", "build", "--outdir", out, project])
         assert len(list(out.glob("*.tar.gz"))) == 1, "build makes the sdist first"
@@ -88,8 +100,9 @@ def build_with(frontend: str, project: Path, out: Path) -> Path:
 
 @pytest.mark.parametrize("frontend", ["pip wheel", "python -m build", "uv build"])
 @pytest.mark.parametrize("fixture", FIXTURES)
-def test_frontend_builds_instrumented_wheel(fixture: str, frontend: str, offline: None,
-                                            tmp_path: Path) -> None:
+def test_frontend_builds_instrumented_wheel(
+    fixture: str, frontend: str, offline: None, tmp_path: Path
+) -> None:
     dist, mod, _, _ = BACKENDS[fixture]
     project = copy_project(fixture, tmp_path)
     wheel = build_with(frontend, project, tmp_path / "out")
@@ -168,7 +181,11 @@ def with_local_version(fixture: str, tmp_path: Path) -> Path:
     _, _, backend, _ = BACKENDS[fixture]
     project = copy_project(fixture, tmp_path)
     (project / "equip.toml").unlink(missing_ok=True)
-    set_equip_table(project, backend, 'preset = "calls"\n\n[tool.equip-wheel.output]\nlocal-version = "traced"\n')
+    set_equip_table(
+        project,
+        backend,
+        'preset = "calls"\n\n[tool.equip-wheel.output]\nlocal-version = "traced"\n',
+    )
     return project
 
 
@@ -181,13 +198,17 @@ def test_local_version_pip_install_and_wheel(fixture: str, offline: None, tmp_pa
     venv = harness.Venv(tmp_path / "venv")
     proc = pip_install(pip_venv(venv.path), project)
     assert "inconsistent" not in (proc.stdout + proc.stderr).lower()
-    version = venv.run("-c", f"import importlib.metadata as m; print(m.version({dist!r}))").stdout.strip()
+    version = venv.run(
+        "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"
+    ).stdout.strip()
     assert version == "1.2.0+traced"
     assert_counts(calls_of(venv.python, mod, tmp_path), fixture)
 
     # `pip wheel .`: name, dist-info and METADATA agree.
     out = tmp_path / "wheels"
-    proc = run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", out, project])
+    proc = run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", out, project]
+    )
     assert "inconsistent" not in (proc.stdout + proc.stderr).lower()
     wheel = only_wheel(out)
     assert wheel.name == f"{mod}-1.2.0+traced-py3-none-any.whl"
@@ -196,17 +217,26 @@ def test_local_version_pip_install_and_wheel(fixture: str, offline: None, tmp_pa
 
 
 @pytest.mark.parametrize("fixture", ["setuptools", "flit", "pdm"])
-def test_local_version_prepared_metadata_matches_wheel(fixture: str, backends_venv: Path,
-                                                       tmp_path: Path) -> None:
+def test_local_version_prepared_metadata_matches_wheel(
+    fixture: str, backends_venv: Path, tmp_path: Path
+) -> None:
     """prepare_metadata_for_build_wheel + build_wheel(metadata_directory=...) as pip calls them."""
     _, mod, _, _ = BACKENDS[fixture]
     project = with_local_version(fixture, tmp_path)
-    out = call_hooks(backends_venv, project, """
+    out = (
+        call_hooks(
+            backends_venv,
+            project,
+            """
 os.makedirs('meta'); os.makedirs('whl')
 name = b.prepare_metadata_for_build_wheel('meta', {})
 wheel = b.build_wheel('whl', {}, os.path.join('meta', name))
 print(json.dumps([name, wheel, sorted(os.listdir('whl')), sorted(os.listdir('meta'))]))
-""").stdout.strip().splitlines()[-1]
+""",
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     name, wheel, listing, meta_listing = json.loads(out)
     assert name == f"{mod}-1.2.0+traced.dist-info"
     assert [n for n in meta_listing if n.endswith(".dist-info")] == [name]
@@ -219,16 +249,22 @@ print(json.dumps([name, wheel, sorted(os.listdir('whl')), sorted(os.listdir('met
 
 # --- the hook surface ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("pip_tracker", [False, True], ids=["plain", "PIP_BUILD_TRACKER"])
 @pytest.mark.parametrize("fixture", FIXTURES)
-def test_hooks_mirror_the_real_backend(fixture: str, pip_tracker: bool, backends_venv: Path,
-                                       tmp_path: Path) -> None:
+def test_hooks_mirror_the_real_backend(
+    fixture: str, pip_tracker: bool, backends_venv: Path, tmp_path: Path
+) -> None:
     """hasattr() sees exactly the real backend's hooks (hatchling hides its prepare hooks
     under pip), with the PEP signatures."""
     _, _, backend, _ = BACKENDS[fixture]
     project = copy_project(fixture, tmp_path)
     env = offline_env(**({"PIP_BUILD_TRACKER": str(tmp_path)} if pip_tracker else {}))
-    out = call_hooks(backends_venv, project, f"""
+    out = (
+        call_hooks(
+            backends_venv,
+            project,
+            f"""
 import importlib, inspect
 inner = importlib.import_module({backend!r})
 names = ['get_requires_for_build_wheel', 'get_requires_for_build_sdist',
@@ -242,7 +278,12 @@ def params(f):
                            for p in inspect.signature(f).parameters.values()) + ")"
 sigs = {{n: params(getattr(b, n)) for n in ours if n != 'UnsupportedOperation'}}
 print(json.dumps([ours, theirs, sigs, sorted(n for n in dir(b) if n in names)]))
-""", env=env).stdout.strip().splitlines()[-1]
+""",
+            env=env,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     ours, theirs, sigs, listed = json.loads(out)
     assert ours == theirs
     assert listed == sorted(ours)
@@ -310,12 +351,16 @@ def recording_project(tmp_path: Path) -> Path:
     return project
 
 
-def test_backend_path_hooks_and_config_settings_pass_through(recording_project: Path,
-                                                            backends_venv: Path,
-                                                            tmp_path: Path) -> None:
+def test_backend_path_hooks_and_config_settings_pass_through(
+    recording_project: Path, backends_venv: Path, tmp_path: Path
+) -> None:
     record = tmp_path / "record.jsonl"
     settings = {"--build-option": ["--x", "--y"], "equip-wheel.enabled": "true", "other": "1"}
-    out = call_hooks(backends_venv, recording_project, f"""
+    out = (
+        call_hooks(
+            backends_venv,
+            recording_project,
+            f"""
 settings = {settings!r}
 snapshot = json.dumps(settings, sort_keys=True)
 hooks = sorted(n for n in ['get_requires_for_build_wheel', 'get_requires_for_build_sdist',
@@ -325,7 +370,12 @@ requires = b.get_requires_for_build_wheel(settings)
 wheel = b.build_wheel('out', settings)
 assert json.dumps(settings, sort_keys=True) == snapshot, "config_settings were modified"
 print(json.dumps([hooks, requires, wheel, b.UnsupportedOperation.__module__]))
-""", env=offline_env(RECORD_HOOKS=str(record))).stdout.strip().splitlines()[-1]
+""",
+            env=offline_env(RECORD_HOOKS=str(record)),
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     hooks, requires, wheel, unsupported_module = json.loads(out)
     assert hooks == ["build_sdist", "build_wheel", "get_requires_for_build_wheel"]
     assert requires == ["recorded-requirement"]
@@ -338,10 +388,16 @@ print(json.dumps([hooks, requires, wheel, b.UnsupportedOperation.__module__]))
     assert provenance(recording_project / "out" / wheel) is not None
 
 
-def test_inner_system_exit_leaves_nothing(recording_project: Path, backends_venv: Path,
-                                          tmp_path: Path) -> None:
-    proc = call_hooks(backends_venv, recording_project, "b.build_wheel('out')", env=offline_env(
-        RECORD_HOOKS=str(tmp_path / "record.jsonl"), RECORDING_BACKEND_EXIT="1"), check=False)
+def test_inner_system_exit_leaves_nothing(
+    recording_project: Path, backends_venv: Path, tmp_path: Path
+) -> None:
+    proc = call_hooks(
+        backends_venv,
+        recording_project,
+        "b.build_wheel('out')",
+        env=offline_env(RECORD_HOOKS=str(tmp_path / "record.jsonl"), RECORDING_BACKEND_EXIT="1"),
+        check=False,
+    )
     assert proc.returncode == 1
     assert list((recording_project / "out").iterdir()) == [], "temporary files left behind"
 
@@ -362,44 +418,77 @@ def test_switch_off(how: str, backends_venv: Path, tmp_path: Path) -> None:
         env["EQUIP_WHEEL_DISABLE"] = "1"
     else:
         set_equip_table(project, "flit_core.buildapi", "enabled = false\n")
-    proc = call_hooks(backends_venv, project, f"""
+    proc = call_hooks(
+        backends_venv,
+        project,
+        f"""
 os.makedirs('meta'); os.makedirs('out')
 name = b.prepare_metadata_for_build_wheel('meta', {settings!r})
 print(name, b.build_wheel('out', {settings!r}, os.path.join('meta', name)))
-""", env=env)
+""",
+        env=env,
+    )
     meta, wheel = proc.stdout.split()[-2:]
     assert meta == "eqfix_flit-1.2.0.dist-info"
     assert provenance(project / "out" / wheel) is None
     assert "instrumentation switched off" in proc.stderr
     if how == "table":
         # A config setting switches it back on for one build.
-        call_hooks(backends_venv, project,
-                   "os.makedirs('on'); b.build_wheel('on', {'equip-wheel.enabled': 'true'})")
+        call_hooks(
+            backends_venv,
+            project,
+            "os.makedirs('on'); b.build_wheel('on', {'equip-wheel.enabled': 'true'})",
+        )
         assert provenance(only_wheel(project / "on")) is not None
 
 
 def test_switch_off_through_pip_config_settings(offline: None, tmp_path: Path) -> None:
     project = copy_project("flit", tmp_path)
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", tmp_path / "out",
-         "--config-settings", "equip-wheel.enabled=false", project])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            *offline_args(),
+            "-w",
+            tmp_path / "out",
+            "--config-settings",
+            "equip-wheel.enabled=false",
+            project,
+        ]
+    )
     assert provenance(only_wheel(tmp_path / "out")) is None
 
 
 def test_switch_with_a_bad_value_fails_cleanly(backends_venv: Path, tmp_path: Path) -> None:
     project = copy_project("flit", tmp_path)
-    proc = call_hooks(backends_venv, project,
-                      "os.makedirs('out'); b.build_wheel('out', {'equip-wheel.enabled': 'maybe'})",
-                      check=False)
+    proc = call_hooks(
+        backends_venv,
+        project,
+        "os.makedirs('out'); b.build_wheel('out', {'equip-wheel.enabled': 'maybe'})",
+        check=False,
+    )
     assert proc.returncode == 1
-    assert "equip-wheel: error: config setting equip-wheel.enabled must be true or false" in proc.stderr
+    assert (
+        "equip-wheel: error: config setting equip-wheel.enabled must be true or false"
+        in proc.stderr
+    )
     assert "Traceback" not in proc.stderr
 
 
 def test_switched_off_build_ignores_a_broken_config(backends_venv: Path, tmp_path: Path) -> None:
     project = copy_project("flit", tmp_path)
-    set_equip_table(project, "flit_core.buildapi", '[tool.equip-wheel.hooks]\nfunction-enter = "f({nope})"\n')
-    call_hooks(backends_venv, project, "os.makedirs('out'); b.build_wheel('out')",
-               env=offline_env(EQUIP_WHEEL_DISABLE="1"))
+    set_equip_table(
+        project, "flit_core.buildapi", '[tool.equip-wheel.hooks]\nfunction-enter = "f({nope})"\n'
+    )
+    call_hooks(
+        backends_venv,
+        project,
+        "os.makedirs('out'); b.build_wheel('out')",
+        env=offline_env(EQUIP_WHEEL_DISABLE="1"),
+    )
     assert provenance(only_wheel(project / "out")) is None
 
 
@@ -412,8 +501,9 @@ def test_switched_off_build_ignores_a_broken_config(backends_venv: Path, tmp_pat
     ],
     ids=["unknown key", "bad placeholder", "missing config file"],
 )
-def test_config_errors_fail_cleanly(table: str, message: str, backends_venv: Path,
-                                    tmp_path: Path) -> None:
+def test_config_errors_fail_cleanly(
+    table: str, message: str, backends_venv: Path, tmp_path: Path
+) -> None:
     project = copy_project("flit", tmp_path)
     set_equip_table(project, "flit_core.buildapi", table)
     proc = call_hooks(backends_venv, project, "b.build_wheel('out')", check=False)
@@ -428,22 +518,28 @@ def test_config_errors_fail_cleanly(table: str, message: str, backends_venv: Pat
     "table, message",
     [
         (None, "has no [tool.equip-wheel] table"),
-        ('enabled = true\n', "build-backend is missing"),
-        ('build-backend = "no_such_backend_mod"\n', "cannot import the real build backend 'no_such_backend_mod'"),
+        ("enabled = true\n", "build-backend is missing"),
+        (
+            'build-backend = "no_such_backend_mod"\n',
+            "cannot import the real build backend 'no_such_backend_mod'",
+        ),
         ('build-backend = "flit_core.buildapi:nope"\n', "has no attribute 'nope'"),
         ('build-backend = "equip_wheel.build"\n', "cannot be equip_wheel.build itself"),
     ],
     ids=["no table", "no backend", "unimportable", "bad object", "itself"],
 )
-def test_backend_setting_errors(table: str | None, message: str, backends_venv: Path,
-                                tmp_path: Path) -> None:
+def test_backend_setting_errors(
+    table: str | None, message: str, backends_venv: Path, tmp_path: Path
+) -> None:
     project = copy_project("flit", tmp_path)
     text = (project / "pyproject.toml").read_text()
     head = text[: text.index("[tool.equip-wheel]")]
-    (project / "pyproject.toml").write_text(head + ("[tool.equip-wheel]\n" + table if table else ""))
+    (project / "pyproject.toml").write_text(
+        head + ("[tool.equip-wheel]\n" + table if table else "")
+    )
     proc = call_hooks(backends_venv, project, "hasattr(b, 'build_wheel')", check=False)
     assert proc.returncode == 1
-    assert f"equip-wheel: error: " in proc.stderr and message in proc.stderr, proc.stderr
+    assert "equip-wheel: error: " in proc.stderr and message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -451,12 +547,17 @@ def test_mismatching_metadata_directory_is_refused(backends_venv: Path, tmp_path
     """A metadata_directory whose version the wheel does not have fails the build, leaving
     no wheel."""
     project = copy_project("flit", tmp_path)
-    proc = call_hooks(backends_venv, project, """
+    proc = call_hooks(
+        backends_venv,
+        project,
+        """
 os.makedirs('meta/eqfix_flit-9.9.dist-info')
 with open('meta/eqfix_flit-9.9.dist-info/METADATA', 'w') as f:
     f.write('Metadata-Version: 2.1\\nName: eqfix-flit\\nVersion: 9.9\\n\\n')
 b.build_wheel('out', None, 'meta/eqfix_flit-9.9.dist-info')
-""", check=False)
+""",
+        check=False,
+    )
     assert proc.returncode == 1
     assert "prepared metadata" in proc.stderr and "9.9" in proc.stderr, proc.stderr
     assert list((project / "out").iterdir()) == []
@@ -500,4 +601,6 @@ def test_build_backend_doc_examples(backends_venv: Path, tmp_path: Path) -> None
         config = equip_wheel.load_config(tmp_path / name / "pyproject.toml")
         assert config.build_backend in ("hatchling.build", "flit_core.buildapi")
     assert equip_wheel.load_config(tmp_path / "inline" / "pyproject.toml").local_version == "traced"
-    assert equip_wheel.load_config(tmp_path / "file" / "pyproject.toml").normalized["select"]["modules"] == ["mypkg.core"]
+    assert equip_wheel.load_config(tmp_path / "file" / "pyproject.toml").normalized["select"][
+        "modules"
+    ] == ["mypkg.core"]

@@ -34,16 +34,16 @@ def error(token, exc):
     events.append(("error", token, type(exc).__name__))
 '''
 
-CONFIG = '''
+CONFIG = """
 [hooks]
 imports = ["from dhooks import enter, exit, error"]
 function-enter = "enter({qualname}, {lineno})"
 function-exit = "exit({enter_value}, {return_value})"
 function-error = "error({enter_value}, {exception})"
 on-hook-error = "raise"
-'''
+"""
 
-MODULE = '''
+MODULE = """
 def fact(n):
     if n <= 1:
         return 1
@@ -61,9 +61,9 @@ def fails():
 def gen():
     yield 1
     return 2
-'''
+"""
 
-CHECK = '''
+CHECK = """
 import traceback
 import dhooks
 from dmod import mod
@@ -76,13 +76,15 @@ except KeyError as e:
     assert frames == ["<module>", "fails"], frames
 assert list(mod.gen()) == [1]
 print(dhooks.events)
-'''
+"""
 
 
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 def test_direct_calls_keep_semantics(minor, tmp_path):
     python = harness.require_python(minor)
-    wheel = harness.build_wheel(tmp_path, "dmod", "1.0", {"dmod/__init__.py": "", "dmod/mod.py": MODULE})
+    wheel = harness.build_wheel(
+        tmp_path, "dmod", "1.0", {"dmod/__init__.py": "", "dmod/mod.py": MODULE}
+    )
     (tmp_path / "equip.toml").write_text(CONFIG)
     harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
     site = tmp_path / "site"
@@ -96,9 +98,16 @@ def test_direct_calls_keep_semantics(minor, tmp_path):
     assert proc.returncode == 0, proc.stderr
     events = eval(proc.stdout)
     assert events == [
-        ("enter", "fact"), ("enter", "fact"), ("enter", "fact"),
-        ("exit", ("fact", 3), 1), ("exit", ("fact", 2), 2), ("exit", ("fact", 1), 6),
-        ("enter", "pair"), ("exit", ("pair", 7), (1, 1)),
-        ("enter", "fails"), ("error", ("fails", 9), "KeyError"),
-        ("enter", "gen"), ("exit", ("gen", 11), 2),
+        ("enter", "fact"),
+        ("enter", "fact"),
+        ("enter", "fact"),
+        ("exit", ("fact", 3), 1),
+        ("exit", ("fact", 2), 2),
+        ("exit", ("fact", 1), 6),
+        ("enter", "pair"),
+        ("exit", ("pair", 7), (1, 1)),
+        ("enter", "fails"),
+        ("error", ("fails", 9), "KeyError"),
+        ("enter", "gen"),
+        ("exit", ("gen", 11), 2),
     ]

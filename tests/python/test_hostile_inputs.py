@@ -37,9 +37,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 import hostile_cases as hc
+import pytest
 
 CASES = hc.all_cases()
 TIMEOUT = float(os.environ.get("EQUIP_HOSTILE_TIMEOUT", "120"))

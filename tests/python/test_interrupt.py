@@ -28,9 +28,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 SYMPY = ("sympy", "1.13.3")
 MOMENTS = 20
@@ -76,8 +75,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
 def run_and_signal(cmd: list[str], sig: signal.Signals, delay: float) -> tuple[int, str]:
     """Starts ``cmd``, sends ``sig`` after ``delay`` seconds (unless it already ended) and
     returns its exit status (negative: killed by that signal) and stderr."""
-    proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(delay)
     if proc.poll() is None:
         proc.send_signal(sig)
@@ -102,13 +102,17 @@ def check_outcome(sig: signal.Signals, code: int, stderr: str, written: bool) ->
 
 
 @pytest.mark.parametrize("in_place", [False, True], ids=["out-dir", "in-place"])
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL],
-                         ids=lambda s: s.name)
-def test_signal_at_random_moments(reference: Reference, sig: signal.Signals, in_place: bool,
-                                  tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name
+)
+def test_signal_at_random_moments(
+    reference: Reference, sig: signal.Signals, in_place: bool, tmp_path: Path
+) -> None:
     rng = random.Random(f"{SEED}-{sig.name}-{in_place}")
-    print(f"seed {SEED} (EQUIP_WHEEL_SIGNAL_SEED), {sig.name}, in_place={in_place}, "
-          f"reference run {reference.duration:.2f} s")
+    print(
+        f"seed {SEED} (EQUIP_WHEEL_SIGNAL_SEED), {sig.name}, in_place={in_place}, "
+        f"reference run {reference.duration:.2f} s"
+    )
     outcomes = {"written": 0, "not written": 0}
     for i in range(MOMENTS):
         delay = rng.uniform(0, 1.5 * reference.duration)
@@ -117,8 +121,15 @@ def test_signal_at_random_moments(reference: Reference, sig: signal.Signals, in_
         inputs.mkdir(parents=True)
         wheel = inputs / reference.wheel.name
         shutil.copyfile(reference.wheel, wheel)
-        cmd = [harness.equip_wheel_exe(), "instrument", "-q", "-c", str(reference.config),
-               str(wheel), *(["--in-place"] if in_place else ["-o", str(out)])]
+        cmd = [
+            harness.equip_wheel_exe(),
+            "instrument",
+            "-q",
+            "-c",
+            str(reference.config),
+            str(wheel),
+            *(["--in-place"] if in_place else ["-o", str(out)]),
+        ]
         code, stderr = run_and_signal(cmd, sig, delay)
         what = f"moment {i}: {sig.name} after {delay:.3f} s (seed {SEED}), exit {code}"
 
@@ -126,7 +137,8 @@ def test_signal_at_random_moments(reference: Reference, sig: signal.Signals, in_
         if in_place:
             now = sha256(wheel)
             assert now in (reference.input_sha, reference.output_sha), (
-                f"{what}: the wheel is neither the original nor the complete output")
+                f"{what}: the wheel is neither the original nor the complete output"
+            )
             written = now == reference.output_sha
         else:
             assert sha256(wheel) == reference.input_sha, f"{what}: the input changed"
@@ -135,7 +147,8 @@ def test_signal_at_random_moments(reference: Reference, sig: signal.Signals, in_
             written = produced == [wheel.name]
             if written:
                 assert sha256(out / wheel.name) == reference.output_sha, (
-                    f"{what}: the output is not the complete wheel")
+                    f"{what}: the output is not the complete wheel"
+                )
         check_outcome(sig, code, stderr, written)
         outcomes["written" if written else "not written"] += 1
         print(f"  {what}: {'written' if written else 'not written'}")

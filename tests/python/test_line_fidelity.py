@@ -26,11 +26,10 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
 import probe
 import pyc_support
+import pytest
 
 HERE = Path(__file__).resolve().parent
 FULL_HOOKS = 'on-syntax-error = "skip"\n' + probe.CONFIG
@@ -48,18 +47,30 @@ TARGET = 0.999
 def _stdlib_wheel(dest: Path) -> Path:
     """A wheel holding every `.py` file of CPython 3.13's `Lib/` (site-packages left out)."""
     python = harness.require_python("3.13")
-    lib = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
-                              capture_output=True, text=True, check=True).stdout.strip())
+    lib = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('stdlib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     dist_info = "cpython_stdlib-3.13.dist-info"
     members = {
         "stdlib/" + p.relative_to(lib).as_posix(): p.read_bytes()
         for p in sorted(lib.rglob("*.py"))
         if "site-packages" not in p.relative_to(lib).parts and "__pycache__" not in p.parts
     }
-    members[f"{dist_info}/METADATA"] = b"Metadata-Version: 2.1\nName: cpython-stdlib\nVersion: 3.13\n"
-    members[f"{dist_info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\n"
-                                     b"Root-Is-Purelib: true\nTag: py3-none-any\n")
-    return pyc_support.write_wheel(dest / "cpython_stdlib-3.13-py3-none-any.whl", members, dist_info)
+    members[f"{dist_info}/METADATA"] = (
+        b"Metadata-Version: 2.1\nName: cpython-stdlib\nVersion: 3.13\n"
+    )
+    members[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\n"
+        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
+    )
+    return pyc_support.write_wheel(
+        dest / "cpython_stdlib-3.13-py3-none-any.whl", members, dist_info
+    )
 
 
 def _extract_py(wheels, dest: Path) -> Path:
@@ -78,8 +89,10 @@ def _extract_py(wheels, dest: Path) -> Path:
 def corpora(real_wheels, tmp_path_factory) -> dict[tuple[str, str], tuple[Path, Path]]:
     """(corpus, config) -> (original `.py` tree, instrumented `.py` tree)."""
     root = tmp_path_factory.mktemp("fidelity")
-    inputs = {"six-wheels": list(real_wheels.values()),
-              "stdlib-3.13": [_stdlib_wheel(root / "stdlib-wheel")]}
+    inputs = {
+        "six-wheels": list(real_wheels.values()),
+        "stdlib-3.13": [_stdlib_wheel(root / "stdlib-wheel")],
+    }
     configs = {"full-hooks": FULL_HOOKS, "calls": CALLS}
     trees = {}
     for corpus, config_name in FLOORS:
@@ -91,15 +104,21 @@ def corpora(real_wheels, tmp_path_factory) -> dict[tuple[str, str], tuple[Path, 
         original = root / f"orig-{corpus}"
         if not original.exists():
             _extract_py(wheels, original)
-        instrumented = _extract_py([out / Path(w).name for w in wheels], root / f"inst-{corpus}-{config_name}")
+        instrumented = _extract_py(
+            [out / Path(w).name for w in wheels], root / f"inst-{corpus}-{config_name}"
+        )
         trees[(corpus, config_name)] = (original, instrumented)
     return trees
 
 
 def _measure(minor: str, original: Path, instrumented: Path) -> dict:
     python = harness.require_python(minor)
-    proc = subprocess.run([str(python), str(HERE / "fidelity.py"), str(original), str(instrumented), "--json"],
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [str(python), str(HERE / "fidelity.py"), str(original), str(instrumented), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -108,8 +127,10 @@ def _measure(minor: str, original: Path, instrumented: Path) -> dict:
 @pytest.mark.parametrize("corpus", list(FLOORS), ids=lambda c: "-".join(c))
 def test_line_fidelity(corpus, minor, corpora):
     result = _measure(minor, *corpora[corpus])
-    print(f"{'/'.join(corpus)} on {minor}: {result['kept']}/{result['statements']} statements kept "
-          f"their line ({100 * result['ratio']:.3f}%) in {result['files']} files; worst: {result['worst'][:3]}")
+    print(
+        f"{'/'.join(corpus)} on {minor}: {result['kept']}/{result['statements']} statements kept "
+        f"their line ({100 * result['ratio']:.3f}%) in {result['files']} files; worst: {result['worst'][:3]}"
+    )
     assert result["files"] > 0
     assert result["not_compiling"] == [], result["not_compiling"][:10]
     assert result["mismatched"] == [], result["mismatched"][:10]
@@ -120,12 +141,18 @@ def test_line_fidelity(corpus, minor, corpora):
         for tree in sorted(p for p in original.iterdir() if p.is_dir()):
             one = _measure(minor, tree, instrumented / tree.name)
             print(f"  {tree.name}: {one['kept']}/{one['statements']} ({100 * one['ratio']:.3f}%)")
-            assert one["files"] > 0 and one["ratio"] >= FLOORS[corpus][minor], (tree.name, one["worst"])
+            assert one["files"] > 0 and one["ratio"] >= FLOORS[corpus][minor], (
+                tree.name,
+                one["worst"],
+            )
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="a try: line per function body cannot fit in source "
-                                       "without blank lines (see the module docstring)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="a try: line per function body cannot fit in source "
+    "without blank lines (see the module docstring)",
+)
 def test_full_hooks_target(corpora):
     result = _measure("3.13", *corpora[("six-wheels", "full-hooks")])
     assert result["ratio"] >= TARGET

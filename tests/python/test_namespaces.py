@@ -16,15 +16,14 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
 import pyc_support
+import pytest
 
 #: Imports every module found under the directory argv[1] and prints, as JSON,
 #: {module: sorted non-dunder names of vars(module)} or {module: "!ExceptionName"}, and the
 #: type name of each module's `__equip_hooks__` global when it has one.
-DUMP = r'''
+DUMP = r"""
 import json, sys
 from pathlib import Path
 root = Path(sys.argv[1])
@@ -56,7 +55,7 @@ for name in sorted(names):
     if "__equip_hooks__" in vars(module):
         hooks[name] = type(vars(module)["__equip_hooks__"]).__name__
 print(json.dumps([out, hooks]))
-'''
+"""
 
 
 def _extract(wheel: Path, dest: Path) -> Path:
@@ -67,8 +66,9 @@ def _extract(wheel: Path, dest: Path) -> Path:
 
 def _names(python: Path, root: Path) -> tuple[dict, dict]:
     """(module -> names or "!Exception", module -> type name of its `__equip_hooks__`)."""
-    proc = subprocess.run([str(python), "-c", DUMP, str(root)], capture_output=True, text=True,
-                          cwd=root.parent)
+    proc = subprocess.run(
+        [str(python), "-c", DUMP, str(root)], capture_output=True, text=True, cwd=root.parent
+    )
     assert proc.returncode == 0, proc.stderr
     names, hooks = json.loads(proc.stdout)
     return names, hooks
@@ -83,8 +83,9 @@ def calls_config(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
-def test_instrumented_namespaces_equal_plain(minor, real_wheels, instrumented_wheels, calls_config,
-                                             tmp_path):
+def test_instrumented_namespaces_equal_plain(
+    minor, real_wheels, instrumented_wheels, calls_config, tmp_path
+):
     python = harness.require_python(minor)
     plain = tmp_path / "plain"
     instrumented = tmp_path / "py"
@@ -106,7 +107,15 @@ def test_instrumented_namespaces_equal_plain(minor, real_wheels, instrumented_wh
         problems = []
         for module in sorted(expected):
             if actual[module] != expected[module]:
-                gained = sorted(set(actual[module]) - set(expected[module])) if isinstance(actual[module], list) else actual[module]
-                lost = sorted(set(expected[module]) - set(actual[module])) if isinstance(expected[module], list) else expected[module]
+                gained = (
+                    sorted(set(actual[module]) - set(expected[module]))
+                    if isinstance(actual[module], list)
+                    else actual[module]
+                )
+                lost = (
+                    sorted(set(expected[module]) - set(actual[module]))
+                    if isinstance(expected[module], list)
+                    else expected[module]
+                )
                 problems.append(f"{build} {module}: gained {gained}, lost {lost}")
         assert not problems, "\n".join(problems[:20])

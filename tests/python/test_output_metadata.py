@@ -19,9 +19,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 DEMO = harness.TESTWHEELS / "demo-1.0-py3-none-any.whl"
 
@@ -29,8 +28,14 @@ DEMO = harness.TESTWHEELS / "demo-1.0-py3-none-any.whl"
 BLACK = ("black", "24.10.0")
 
 
-def make_wheel(directory: Path, name: str, files: dict[str, str], *,
-               requires_python: str | None = None, tags: str = "py3-none-any") -> Path:
+def make_wheel(
+    directory: Path,
+    name: str,
+    files: dict[str, str],
+    *,
+    requires_python: str | None = None,
+    tags: str = "py3-none-any",
+) -> Path:
     """A minimal valid wheel with the given METADATA ``Requires-Python`` and file name tags."""
     dist_info = f"{name}-1.0.dist-info"
     members = {path: text.encode() for path, text in files.items()}
@@ -85,9 +90,20 @@ def provenance(wheel: Path) -> dict:
 def pip_target_install(python: Path, wheel: Path, target: Path) -> subprocess.CompletedProcess[str]:
     """``pip install --target`` of a local wheel with the interpreter's own pip, offline."""
     return subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-index",
-         "--no-deps", "--target", str(target), str(wheel)],
-        capture_output=True, text=True,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
     )
 
 
@@ -105,8 +121,13 @@ SOURCE = (
 
 @pytest.mark.parametrize("declared", [">=3.7", None], ids=["requires-3.7", "no-requires"])
 def test_old_pythons_refuse_the_output_or_import_it(tmp_path: Path, declared: str | None) -> None:
-    wheel = make_wheel(tmp_path, "oldpy", {"oldpy/__init__.py": SOURCE},
-                       requires_python=declared, tags="py2.py3-none-any")
+    wheel = make_wheel(
+        tmp_path,
+        "oldpy",
+        {"oldpy/__init__.py": SOURCE},
+        requires_python=declared,
+        tags="py2.py3-none-any",
+    )
     entry, stderr = instrument(wheel, tmp_path / "out")
     out = Path(entry["output"])
     assert out.name == wheel.name, "the file name and its tags are kept"
@@ -127,7 +148,8 @@ def test_old_pythons_refuse_the_output_or_import_it(tmp_path: Path, declared: st
         if installed.returncode == 0:
             subprocess.run(
                 [str(python), "-c", "import oldpy; assert oldpy.total([1, 2]) == 6"],
-                env={"PYTHONPATH": str(tmp_path / f"site-{minor}")}, check=True,
+                env={"PYTHONPATH": str(tmp_path / f"site-{minor}")},
+                check=True,
             )
         else:
             assert "requires a different Python" in installed.stderr, installed.stderr
@@ -137,8 +159,19 @@ def test_old_pythons_refuse_the_output_or_import_it(tmp_path: Path, declared: st
     python37 = harness.find_python("3.7")
     if python37 is not None:
         venv = harness.Venv.create(python37, tmp_path / "venv-3.7")
-        uv = subprocess.run([harness.uv_exe(), "pip", "install", "--python", str(venv.python),
-                             "--offline", str(out)], capture_output=True, text=True)
+        uv = subprocess.run(
+            [
+                harness.uv_exe(),
+                "pip",
+                "install",
+                "--python",
+                str(venv.python),
+                "--offline",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if uv.returncode == 0:
             venv.run("-c", "import oldpy; assert oldpy.total([1, 2]) == 6")
         else:
@@ -148,8 +181,11 @@ def test_old_pythons_refuse_the_output_or_import_it(tmp_path: Path, declared: st
     installed = pip_target_install(python, out, tmp_path / "site-3.8")
     assert installed.returncode == 0, installed.stderr
     calls = tmp_path / "calls.json"
-    subprocess.run([str(python), "-c", "import oldpy; oldpy.total([1, 2])"], check=True,
-                   env={"PYTHONPATH": str(tmp_path / "site-3.8"), "EQUIP_CALLS_FILE": str(calls)})
+    subprocess.run(
+        [str(python), "-c", "import oldpy; oldpy.total([1, 2])"],
+        check=True,
+        env={"PYTHONPATH": str(tmp_path / "site-3.8"), "EQUIP_CALLS_FILE": str(calls)},
+    )
     assert json.loads(calls.read_text())["calls"]["oldpy"] == {"double": 2, "total": 1}
 
 
@@ -181,11 +217,30 @@ def download_platform_wheel(name: str, version: str, dest: Path) -> Path:
     found = sorted(dest.glob(pattern))
     if not found:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
-             "--only-binary", ":all:", "--platform", "manylinux2014_x86_64",
-             "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-             "-d", str(dest), f"{name}=={version}"],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--disable-pip-version-check",
+                "--no-deps",
+                "--only-binary",
+                ":all:",
+                "--platform",
+                "manylinux2014_x86_64",
+                "--python-version",
+                "3.11",
+                "--implementation",
+                "cp",
+                "--abi",
+                "cp311",
+                "-d",
+                str(dest),
+                f"{name}=={version}",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         found = sorted(dest.glob(pattern))
     assert len(found) == 1, found
@@ -210,7 +265,10 @@ def test_mypyc_wheel_warns_per_shadowed_module(tmp_path: Path) -> None:
     assert warned == sorted(set(shadowed) & instrumented)
     assert len(warned) > 20 and set(plain) & instrumented
     assert len(entry["warnings"]) == len(warned), entry["warnings"]
-    assert "black/linegen.py: instrumented but never runs: the extension module black/linegen." in stderr
+    assert (
+        "black/linegen.py: instrumented but never runs: the extension module black/linegen."
+        in stderr
+    )
 
     # The documented exclusion: leave shadowed modules unchanged, the rest instrumented.
     config = tmp_path / "equip.toml"
@@ -225,12 +283,16 @@ def test_mypyc_wheel_warns_per_shadowed_module(tmp_path: Path) -> None:
 
 
 def test_pth_modules_and_scripts_are_reported(tmp_path: Path) -> None:
-    wheel = make_wheel(tmp_path, "startup", {
-        "startup.pth": "import _startup_hook\n",
-        "_startup_hook.py": SOURCE,
-        "startup/__init__.py": SOURCE,
-        "startup-1.0.data/scripts/startup-tool.py": "import startup\nprint(startup.total([1]))\n",
-    })
+    wheel = make_wheel(
+        tmp_path,
+        "startup",
+        {
+            "startup.pth": "import _startup_hook\n",
+            "_startup_hook.py": SOURCE,
+            "startup/__init__.py": SOURCE,
+            "startup-1.0.data/scripts/startup-tool.py": "import startup\nprint(startup.total([1]))\n",
+        },
+    )
     entry, stderr = instrument(wheel, tmp_path / "warn", "--dry-run")
     assert entry["warnings"] == [
         "_startup_hook.py: startup.pth imports _startup_hook at the start of every Python of the "
@@ -265,11 +327,22 @@ def test_config_without_hooks_uses_the_calls_hooks(tmp_path: Path) -> None:
     site = unpack(Path(entry["output"]), tmp_path / "site")
     calls = tmp_path / "calls.json"
     python = harness.require_python("3.11")
-    subprocess.run([str(python), "-m", "demo"], cwd=site, check=True, capture_output=True,
-                   env={"PYTHONPATH": str(site), "EQUIP_CALLS_FILE": str(calls)})
-    assert json.loads(calls.read_text())["calls"] == {"demo.greet": {
-        "greet": 3, "shout": 1, "countdown": 1, "Greeter.__init__": 1, "Greeter.greet_all": 1,
-    }}
+    subprocess.run(
+        [str(python), "-m", "demo"],
+        cwd=site,
+        check=True,
+        capture_output=True,
+        env={"PYTHONPATH": str(site), "EQUIP_CALLS_FILE": str(calls)},
+    )
+    assert json.loads(calls.read_text())["calls"] == {
+        "demo.greet": {
+            "greet": 3,
+            "shout": 1,
+            "countdown": 1,
+            "Greeter.__init__": 1,
+            "Greeter.greet_all": 1,
+        }
+    }
 
     # Nothing selected: the warning says so, and only then.
     config.write_text('[select]\nmodules = ["nothing.here"]\n')

@@ -14,15 +14,14 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 UMASKS = [(0o022, 0o644), (0o077, 0o600)]
 MODULE = "def double(x):\n    return 2 * x\n"
 
 #: An in-tree backend (found through backend-path) whose "build" copies a prepared wheel.
-COPY_BACKEND = '''\
+COPY_BACKEND = """\
 import os
 import shutil
 
@@ -30,17 +29,28 @@ import shutil
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     shutil.copy(os.environ["MODE_TEST_WHEEL"], wheel_directory)
     return os.path.basename(os.environ["MODE_TEST_WHEEL"])
-'''
+"""
 
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def run_with_umask(umask: int, cmd: list[str | os.PathLike[str]], *, cwd: Path | None = None,
-                   env: dict[str, str] | None = None) -> None:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, preexec_fn=lambda: os.umask(umask))
+def run_with_umask(
+    umask: int,
+    cmd: list[str | os.PathLike[str]],
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(umask),
+    )
     assert proc.returncode == 0, f"{cmd} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
 
 
@@ -63,34 +73,43 @@ def instrumented(path: Path) -> Path:
     harness.run_equip("verify", path)
     with zipfile.ZipFile(path) as z:
         assert any(n.endswith(".dist-info/equip-wheel.json") for n in z.namelist()), (
-            f"{path} was not instrumented")
+            f"{path} was not instrumented"
+        )
     return path
 
 
 @pytest.mark.parametrize("umask,expected", UMASKS, ids=["022", "077"])
-def test_cli_output_mode_follows_umask(wheel: Path, umask: int, expected: int,
-                                       tmp_path: Path) -> None:
+def test_cli_output_mode_follows_umask(
+    wheel: Path, umask: int, expected: int, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     run_with_umask(umask, [harness.equip_wheel_exe(), "instrument", "-q", wheel, "-o", out])
     assert oct(mode_of(instrumented(out / wheel.name))) == oct(expected)
 
 
 @pytest.mark.parametrize("umask,expected", UMASKS, ids=["022", "077"])
-def test_api_output_mode_follows_umask(wheel: Path, umask: int, expected: int,
-                                       tmp_path: Path) -> None:
+def test_api_output_mode_follows_umask(
+    wheel: Path, umask: int, expected: int, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    run_with_umask(umask, api_call(
-        f"equip_wheel.instrument_wheel({str(wheel)!r}, preset='calls', out_dir={str(out)!r})"))
+    run_with_umask(
+        umask,
+        api_call(
+            f"equip_wheel.instrument_wheel({str(wheel)!r}, preset='calls', out_dir={str(out)!r})"
+        ),
+    )
     assert oct(mode_of(instrumented(out / wheel.name))) == oct(expected)
 
 
 @pytest.mark.parametrize("umask,expected", UMASKS, ids=["022", "077"])
-def test_backend_output_mode_follows_umask(wheel: Path, umask: int, expected: int,
-                                           tmp_path: Path) -> None:
+def test_backend_output_mode_follows_umask(
+    wheel: Path, umask: int, expected: int, tmp_path: Path
+) -> None:
     project = tmp_path / "project"
     (project / "_backend").mkdir(parents=True)
     (project / "_backend" / "copy_backend.py").write_text(COPY_BACKEND)
-    (project / "pyproject.toml").write_text(textwrap.dedent("""\
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent("""\
         [build-system]
         requires = ["equip-wheel"]
         build-backend = "equip_wheel.build"
@@ -103,11 +122,15 @@ def test_backend_output_mode_follows_umask(wheel: Path, umask: int, expected: in
         build-backend = "copy_backend"
         backend-path = ["_backend"]
         preset = "calls"
-        """))
+        """)
+    )
     out = tmp_path / "dist"
-    run_with_umask(umask, [sys.executable, "-c",
-                           f"import equip_wheel.build as b; b.build_wheel({str(out)!r})"],
-                   cwd=project, env={"MODE_TEST_WHEEL": str(wheel)})
+    run_with_umask(
+        umask,
+        [sys.executable, "-c", f"import equip_wheel.build as b; b.build_wheel({str(out)!r})"],
+        cwd=project,
+        env={"MODE_TEST_WHEEL": str(wheel)},
+    )
     assert os.listdir(out) == [wheel.name], "the backend left temporary files"
     assert oct(mode_of(instrumented(out / wheel.name))) == oct(expected)
 
@@ -120,8 +143,9 @@ def test_in_place_keeps_the_input_mode(wheel: Path, front: str, mode: int, umask
     if front == "cli":
         cmd = [harness.equip_wheel_exe(), "instrument", "-q", "--in-place", wheel]
     else:
-        cmd = api_call(f"equip_wheel.instrument_wheel({str(wheel)!r}, preset='calls', "
-                       "in_place=True)")
+        cmd = api_call(
+            f"equip_wheel.instrument_wheel({str(wheel)!r}, preset='calls', in_place=True)"
+        )
     run_with_umask(umask, cmd)
     assert os.listdir(wheel.parent) == [wheel.name]
     assert oct(mode_of(instrumented(wheel))) == oct(mode)

@@ -22,10 +22,9 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import fidelity
 import harness
+import pytest
 
 PIP = ("pip", "24.2")
 VIRTUALENV = ("virtualenv", "20.26.6")
@@ -47,7 +46,9 @@ def _instrument(wheel: Path, out: Path) -> Path:
 
 def _calls(path: Path) -> dict:
     files = sorted(path.parent.glob(path.name.replace("{pid}", "*")))
-    assert files, f"no calls file matching {path.name} in {sorted(p.name for p in path.parent.iterdir())}"
+    assert files, (
+        f"no calls file matching {path.name} in {sorted(p.name for p in path.parent.iterdir())}"
+    )
     merged: dict = {}
     for f in files:
         data = json.loads(f.read_text())
@@ -64,7 +65,8 @@ def _sdist_only_project(dest: Path) -> Path:
     root = dest / "tinyproj-1.0"
     (root / "tinyproj").mkdir(parents=True)
     (root / "tinyproj" / "__init__.py").write_text("def answer():\n    return 42\n")
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    (root / "pyproject.toml").write_text(
+        textwrap.dedent(f"""\
         [build-system]
         requires = ["setuptools=={SETUPTOOLS[1]}"]
         build-backend = "setuptools.build_meta"
@@ -75,7 +77,8 @@ def _sdist_only_project(dest: Path) -> Path:
 
         [tool.setuptools]
         packages = ["tinyproj"]
-    """))
+    """)
+    )
     (root / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tinyproj\nVersion: 1.0\n")
     sdist = dest / "tinyproj-1.0.tar.gz"
     with tarfile.open(sdist, "w:gz") as tar:
@@ -101,9 +104,19 @@ def test_instrumented_pip_builds_an_sdist_through_build_isolation(tmp_path):
 
     calls_file = tmp_path / "calls" / "pip-{pid}.json"
     calls_file.parent.mkdir()
-    proc = venv.run("-m", "pip", "install", "--disable-pip-version-check", "--no-index",
-                    "--find-links", str(links), str(sdist), cwd=tmp_path,
-                    env={"EQUIP_CALLS_FILE": str(calls_file)}, check=False)
+    proc = venv.run(
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-index",
+        "--find-links",
+        str(links),
+        str(sdist),
+        cwd=tmp_path,
+        env={"EQUIP_CALLS_FILE": str(calls_file)},
+        check=False,
+    )
     assert proc.returncode == 0, f"{proc.stdout}\n{proc.stderr}"
     assert "Successfully installed tinyproj-1.0" in proc.stdout, proc.stdout
     assert "ModuleNotFoundError" not in proc.stdout + proc.stderr, proc.stderr
@@ -134,23 +147,41 @@ def test_instrumented_virtualenv_creates_clean_venvs(tmp_path):
     calls_file = tmp_path / "calls" / "virtualenv-{pid}.json"
     calls_file.parent.mkdir()
     created = tmp_path / "created"
-    venv.run("-m", "virtualenv", "--no-seed", "--no-periodic-update", str(created), cwd=tmp_path,
-             env={"EQUIP_CALLS_FILE": str(calls_file), "VIRTUALENV_OVERRIDE_APP_DATA": str(tmp_path / "app-data")})
+    venv.run(
+        "-m",
+        "virtualenv",
+        "--no-seed",
+        "--no-periodic-update",
+        str(created),
+        cwd=tmp_path,
+        env={
+            "EQUIP_CALLS_FILE": str(calls_file),
+            "VIRTUALENV_OVERRIDE_APP_DATA": str(tmp_path / "app-data"),
+        },
+    )
     site_packages = next(created.glob("lib/python*/site-packages"))
     assert BINDING.format("virtualenv") in (site_packages / "_virtualenv.py").read_text()
     assert (site_packages / "_virtualenv.pth").exists()
 
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "EQUIP_CALLS_FILE")}
-    started = subprocess.run([str(created / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
-                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    started = subprocess.run(
+        [str(created / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert started.returncode == 0 and started.stderr == "", started.stderr
     assert Path(started.stdout.strip()) == created
 
     activate = created / "bin" / "activate_this.py"
-    script = (f"import sys\nexec(open({str(activate)!r}).read(), {{'__file__': {str(activate)!r}}})\n"
-              "print(sys.prefix)\n")
-    activated = subprocess.run([str(python), "-c", script], capture_output=True, text=True, env=env,
-                               cwd=tmp_path)
+    script = (
+        f"import sys\nexec(open({str(activate)!r}).read(), {{'__file__': {str(activate)!r}}})\n"
+        "print(sys.prefix)\n"
+    )
+    activated = subprocess.run(
+        [str(python), "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
     assert activated.returncode == 0 and activated.stderr == "", activated.stderr
     assert Path(activated.stdout.strip()) == created
 
@@ -160,28 +191,28 @@ def test_instrumented_virtualenv_creates_clean_venvs(tmp_path):
 
 
 #: A module whose first line is a `def` (no docstring, no blank line to host the binding).
-SCRIPT = '''def double(x):
+SCRIPT = """def double(x):
     return 2 * x
 def main():
     print(double(21))
 if __name__ == "__main__":
     main()
-'''
+"""
 #: A module whose first line is a `class`.
-KLASS = '''class Point:
+KLASS = """class Point:
     x = 0
     def norm(self):
         return abs(self.x)
 def make():
     return Point()
 print(make().norm())
-'''
+"""
 #: A module of `def`s only.
-ONLY_DEFS = '''def one():
+ONLY_DEFS = """def one():
     return 1
 def two():
     return one() + one()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -189,18 +220,34 @@ def script_wheels(tmp_path_factory) -> dict[str, Path]:
     """The `tool` package instrumented with `calls` (.py), and with another config whose hooks
     have other signatures: name -> output wheel."""
     root = tmp_path_factory.mktemp("script")
-    wheel = harness.build_wheel(root, "tool", "1.0", {"tool/__init__.py": "", "tool/script.py": SCRIPT,
-                                                      "tool/defs.py": ONLY_DEFS, "tool/klass.py": KLASS})
+    wheel = harness.build_wheel(
+        root,
+        "tool",
+        "1.0",
+        {
+            "tool/__init__.py": "",
+            "tool/script.py": SCRIPT,
+            "tool/defs.py": ONLY_DEFS,
+            "tool/klass.py": KLASS,
+        },
+    )
     other = root / "other.toml"
-    other.write_text('[hooks]\nfunction-enter = "print({lineno}, {arguments})"\n'
-                     'function-exit = "print({return_value})"\n')
+    other.write_text(
+        '[hooks]\nfunction-enter = "print({lineno}, {arguments})"\n'
+        'function-exit = "print({return_value})"\n'
+    )
     harness.run_equip("instrument", wheel, "-c", other, "-o", root / "other", "-q")
     return {"calls": _instrument(wheel, root / "calls"), "other": root / "other" / wheel.name}
 
 
 def _run(python: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> str:
-    proc = subprocess.run([str(python), *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [str(python), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     assert proc.returncode == 0 and proc.stderr == "", f"{args}: {proc.stderr}"
     return proc.stdout
 
@@ -222,8 +269,14 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     # The binding took no line of its own: every statement of the original kept its line.
     for original, instrumented in ((SCRIPT, script), (ONLY_DEFS, defs), (KLASS, klass)):
         assert BINDING.format("tool") in instrumented
-        kept = [(type(n).__name__, n.lineno) for n in fidelity.statements(ast.parse(original).body, False)]
-        now = [(type(n).__name__, n.lineno) for n in fidelity.statements(ast.parse(instrumented).body, True)]
+        kept = [
+            (type(n).__name__, n.lineno)
+            for n in fidelity.statements(ast.parse(original).body, False)
+        ]
+        now = [
+            (type(n).__name__, n.lineno)
+            for n in fidelity.statements(ast.parse(instrumented).body, True)
+        ]
         assert now == kept, instrumented
 
     alone = tmp_path / "alone"
@@ -244,10 +297,17 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     pth.mkdir()
     (pth / "defs_copy.py").write_text(defs)
     (pth / "tool.pth").write_text("import defs_copy; defs_copy.two()\n")
-    assert _run(python, "-c", f"import site; site.addsitedir({str(pth)!r}); print('ok')", cwd=alone) == "ok\n"
+    assert (
+        _run(python, "-c", f"import site; site.addsitedir({str(pth)!r}); print('ok')", cwd=alone)
+        == "ok\n"
+    )
     # Sourceless: the .pyc of the instrumented module, run by path.
-    compiled = _run(python, "-c", "import py_compile, sys; print(py_compile.compile('copied.py', 'copied.pyc'))",
-                    cwd=alone)
+    compiled = _run(
+        python,
+        "-c",
+        "import py_compile, sys; print(py_compile.compile('copied.py', 'copied.pyc'))",
+        cwd=alone,
+    )
     assert compiled.strip().endswith("copied.pyc")
     assert _run(python, "copied.pyc", cwd=alone) == "42\n"
 
@@ -258,8 +318,18 @@ def test_modules_run_without_their_hooks_module(minor, script_wheels, tmp_path):
     # With its own hooks module, the same copy counts its calls.
     (alone / "_equip_hooks_tool.py").write_bytes(hooks)
     calls_file = tmp_path / "calls-{pid}.json"
-    assert _run(python, "-m", "copied", cwd=alone, env={"EQUIP_CALLS_FILE": str(calls_file)}) == "42\n"
+    assert (
+        _run(python, "-m", "copied", cwd=alone, env={"EQUIP_CALLS_FILE": str(calls_file)}) == "42\n"
+    )
     assert _calls(calls_file)["tool.script"] == {"double": 1, "main": 1}
-    assert _run(python, "-c", "import tool.klass", cwd=tmp_path / "site",
-                env={"EQUIP_CALLS_FILE": str(tmp_path / "klass-{pid}.json")}) == "0\n"
+    assert (
+        _run(
+            python,
+            "-c",
+            "import tool.klass",
+            cwd=tmp_path / "site",
+            env={"EQUIP_CALLS_FILE": str(tmp_path / "klass-{pid}.json")},
+        )
+        == "0\n"
+    )
     assert _calls(tmp_path / "klass-{pid}.json")["tool.klass"] == {"Point.norm": 1, "make": 1}

@@ -8,9 +8,8 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 DEMO = harness.TESTWHEELS / "demo-1.0-py3-none-any.whl"
 
@@ -25,15 +24,26 @@ def venv_python(tmp_path_factory):
     return harness.require_python("3.11")
 
 
-def run_demo(python: Path, site: Path, env: dict[str, str], code: str = "import runpy; runpy.run_module('demo', run_name='__main__')"):
-    proc = subprocess.run([str(python), "-c", code], cwd=site, env={"PYTHONPATH": str(site), **env},
-                          capture_output=True, text=True)
+def run_demo(
+    python: Path,
+    site: Path,
+    env: dict[str, str],
+    code: str = "import runpy; runpy.run_module('demo', run_name='__main__')",
+):
+    proc = subprocess.run(
+        [str(python), "-c", code],
+        cwd=site,
+        env={"PYTHONPATH": str(site), **env},
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc
 
 
 def unpack(wheels: list[Path], site: Path) -> Path:
     import zipfile
+
     for w in wheels:
         with zipfile.ZipFile(w) as z:
             z.extractall(site)
@@ -49,16 +59,26 @@ def test_calls(tmp_path, venv_python):
     assert data["format"] == "equip-calls/1"
     assert written.name == f"calls-{data['pid']}.json"
     assert data["calls"]["demo.greet"] == {
-        "greet": 3, "shout": 1, "countdown": 1, "Greeter.__init__": 1, "Greeter.greet_all": 1,
+        "greet": 3,
+        "shout": 1,
+        "countdown": 1,
+        "Greeter.__init__": 1,
+        "Greeter.greet_all": 1,
     }
 
 
 def test_calls_from_two_packages_share_one_file(tmp_path, venv_python):
-    other = harness.build_wheel(tmp_path, "other", "2.0", {"other.py": "def ping():\n    return 'pong'\n"})
+    other = harness.build_wheel(
+        tmp_path, "other", "2.0", {"other.py": "def ping():\n    return 'pong'\n"}
+    )
     site = unpack(instrument(tmp_path, "calls", DEMO, other), tmp_path / "site")
     out = tmp_path / "calls.json"
-    run_demo(venv_python, site, {"EQUIP_CALLS_FILE": str(out)},
-             "import demo, other; demo.shout('x'); other.ping(); other.ping()")
+    run_demo(
+        venv_python,
+        site,
+        {"EQUIP_CALLS_FILE": str(out)},
+        "import demo, other; demo.shout('x'); other.ping(); other.ping()",
+    )
     calls = json.loads(out.read_text())["calls"]
     assert calls["other"] == {"ping": 2}
     assert calls["demo.greet"] == {"greet": 1, "shout": 1}
@@ -72,16 +92,25 @@ def test_trace(tmp_path, venv_python):
     parsed = [pattern.match(line) for line in lines]
     assert all(parsed), lines
     assert [(m[2], m[3], m[4]) for m in parsed] == [
-        ("", "->", "shout"), ("  ", "->", "greet"), ("  ", "<-", "greet"), ("", "<-", "shout"),
+        ("", "->", "shout"),
+        ("  ", "->", "greet"),
+        ("  ", "<-", "greet"),
+        ("", "<-", "shout"),
     ]
     assert len({m[1] for m in parsed}) == 1  # one thread id
 
 
 def test_trace_to_file_reports_errors(tmp_path, venv_python):
-    bad = harness.build_wheel(tmp_path, "bad", "1.0", {"bad.py": "def boom():\n    raise KeyError('k')\n"})
+    bad = harness.build_wheel(
+        tmp_path, "bad", "1.0", {"bad.py": "def boom():\n    raise KeyError('k')\n"}
+    )
     site = unpack(instrument(tmp_path, "trace", bad), tmp_path / "site")
-    run_demo(venv_python, site, {"EQUIP_TRACE_FILE": str(tmp_path / "trace-{pid}.log")},
-             "import bad\ntry:\n    bad.boom()\nexcept KeyError:\n    pass")
+    run_demo(
+        venv_python,
+        site,
+        {"EQUIP_TRACE_FILE": str(tmp_path / "trace-{pid}.log")},
+        "import bad\ntry:\n    bad.boom()\nexcept KeyError:\n    pass",
+    )
     [log] = list(tmp_path.glob("trace-*.log"))
     assert re.search(r"<- bad:boom raised KeyError [\d.]+ms", log.read_text()), log.read_text()
 
@@ -99,6 +128,10 @@ def test_timing(tmp_path, venv_python):
 
 def test_output_at_exit_never_raises(tmp_path, venv_python):
     site = unpack(instrument(tmp_path, "calls", DEMO), tmp_path / "site")
-    proc = run_demo(venv_python, site, {"EQUIP_CALLS_FILE": str(tmp_path / "missing-dir" / "c.json")},
-                    "import demo; demo.shout('x')")
+    proc = run_demo(
+        venv_python,
+        site,
+        {"EQUIP_CALLS_FILE": str(tmp_path / "missing-dir" / "c.json")},
+        "import demo; demo.shout('x')",
+    )
     assert "cannot write the calls file" in proc.stderr

@@ -11,9 +11,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 
 def error_lines(stderr: str) -> list[str]:
@@ -27,10 +26,15 @@ def wheel(tmp_path: Path) -> Path:
     directory = tmp_path / "in"
     directory.mkdir()
     noise = random.Random(7).randbytes(200_000)
-    return harness.build_wheel(directory, "limitfix", "1.0", {
-        "limitfix/__init__.py": "def f(x):\n    return x\n",
-        "limitfix/noise.bin": noise,
-    })
+    return harness.build_wheel(
+        directory,
+        "limitfix",
+        "1.0",
+        {
+            "limitfix/__init__.py": "def f(x):\n    return x\n",
+            "limitfix/noise.bin": noise,
+        },
+    )
 
 
 @pytest.fixture
@@ -38,8 +42,11 @@ def small_tmpfs(tmp_path: Path):
     """A 64 KiB tmpfs (needs the right to mount: root on Linux; skipped otherwise)."""
     mount = tmp_path / "full"
     mount.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
     try:
@@ -65,17 +72,24 @@ def test_too_many_jobs_are_lowered(wheel: Path, tmp_path: Path) -> None:
     harness.run_equip("verify", out / wheel.name)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")),
-                    reason="needs root, setpriv and prlimit to run as another user with a "
-                           "process limit")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not (shutil.which("setpriv") and shutil.which("prlimit")),
+    reason="needs root, setpriv and prlimit to run as another user with a process limit",
+)
 def test_thread_creation_failure_is_a_clear_error(wheel: Path, tmp_path: Path) -> None:
     # As an unprivileged user allowed a single task, no worker thread can start.
     as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "prlimit"]
     # The console script's interpreter may live where that user cannot go (/root/.pyenv):
     # then the binary built by cargo, which runs the same command line.
     candidates = [harness.equip_wheel_exe(), str(harness.REPO / "target/release/equip-wheel")]
-    runnable = [exe for exe in candidates if subprocess.run(
-        [*as_nobody, "--nproc=64", exe, "--version"], capture_output=True).returncode == 0]
+    runnable = [
+        exe
+        for exe in candidates
+        if subprocess.run(
+            [*as_nobody, "--nproc=64", exe, "--version"], capture_output=True
+        ).returncode
+        == 0
+    ]
     if not runnable:
         pytest.skip(f"none of {candidates} runs as an unprivileged user here")
     exe = runnable[0]
@@ -83,9 +97,10 @@ def test_thread_creation_failure_is_a_clear_error(wheel: Path, tmp_path: Path) -
         path.chmod(0o777)
     out = tmp_path / "out"
     proc = subprocess.run(
-        [*as_nobody, "--nproc=1", exe, "instrument",
-         str(wheel), "-o", str(out), "-j", "2"],
-        capture_output=True, text=True)
+        [*as_nobody, "--nproc=1", exe, "instrument", str(wheel), "-o", str(out), "-j", "2"],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 1, proc.stderr
     [line] = error_lines(proc.stderr)
     assert "worker thread" in line, line
@@ -94,8 +109,9 @@ def test_thread_creation_failure_is_a_clear_error(wheel: Path, tmp_path: Path) -
 
 def test_source_date_epoch_not_an_integer_is_a_usage_error(wheel: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = harness.run_equip("instrument", wheel, "-o", out,
-                             env={"SOURCE_DATE_EPOCH": "yesterday"}, check=False)
+    proc = harness.run_equip(
+        "instrument", wheel, "-o", out, env={"SOURCE_DATE_EPOCH": "yesterday"}, check=False
+    )
     assert proc.returncode == 2, proc.stderr
     [line] = error_lines(proc.stderr)
     assert "SOURCE_DATE_EPOCH" in line and "yesterday" in line, line

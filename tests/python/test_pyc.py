@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import harness
 import probe
 import pyc_support
+import pytest
 
 SHAPES = pyc_support.FIXTURES / "shapes"
 
@@ -28,8 +27,10 @@ def _run(venv: harness.Venv, out: Path, cwd: Path) -> tuple[str, dict, list[str]
     """Runs the fixture's self-check with the probe importable; returns its output, the
     probe's per-function counts and problems."""
     out.mkdir(parents=True)
-    env = {"PYTHONPATH": str(probe.module_dir(out / "module")),
-           "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json")}
+    env = {
+        "PYTHONPATH": str(probe.module_dir(out / "module")),
+        "EQUIP_PROBE_OUT": str(out / "probe-{pid}.json"),
+    }
     proc = venv.run("-c", "import shapes; shapes.selfcheck()", cwd=cwd, env=env)
     counts, problems = probe.results(out)
     return proc.stdout, counts, problems
@@ -41,8 +42,9 @@ def shapes_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
-def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, probe_config: Path,
-                                             tmp_path: Path) -> None:
+def test_sourceless_shapes_behave_and_report(
+    minor: str, shapes_wheel: Path, probe_config: Path, tmp_path: Path
+) -> None:
     python = harness.require_python(minor)
     plain = pyc_support.sourceless(shapes_wheel, python, tmp_path / "plain")
     names = harness.wheel_members(plain)
@@ -53,8 +55,17 @@ def test_sourceless_shapes_behave_and_report(minor: str, shapes_wheel: Path, pro
     assert set(modules) == {"shapes/__init__.pyc", "shapes/core.pyc"}
     core = modules["shapes/core.pyc"]
     assert core["kind"] == "pyc"
-    for qualname in ["plain", "gen", "coro", "agen", "closure.<locals>.inner", "Base.prop",
-                     "Base.Inner.deep", "decorator.<locals>.wrapper", "nested_three.<locals>.level2.<locals>.level3"]:
+    for qualname in [
+        "plain",
+        "gen",
+        "coro",
+        "agen",
+        "closure.<locals>.inner",
+        "Base.prop",
+        "Base.Inner.deep",
+        "decorator.<locals>.wrapper",
+        "nested_three.<locals>.level2.<locals>.level3",
+    ]:
         assert qualname in core["functions"], qualname
     assert core["not_instrumented"]["lambdas"] == 1
     assert core["not_instrumented"]["class_bodies"] == 3
@@ -101,18 +112,21 @@ def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Pat
     data = bytearray(members["shapes/core.pyc"])
     data[0:2] = (3700).to_bytes(2, "little")
     members["shapes/core.pyc"] = bytes(data)
-    future = pyc_support.write_wheel(tmp_path / "future" / plain.name, members,
-                                     "shapes-1.0.dist-info")
-    proc = harness.run_equip("instrument", future, "--config", probe_config,
-                             "--out-dir", tmp_path / "out", check=False)
+    future = pyc_support.write_wheel(
+        tmp_path / "future" / plain.name, members, "shapes-1.0.dist-info"
+    )
+    proc = harness.run_equip(
+        "instrument", future, "--config", probe_config, "--out-dir", tmp_path / "out", check=False
+    )
     assert proc.returncode == 1
     assert "shapes/core.pyc" in proc.stderr and "Python 3.16" in proc.stderr, proc.stderr
 
     config = tmp_path / "skip.toml"
     config.write_text('on-unsupported-pyc = "skip"\n' + probe_config.read_text())
     report = tmp_path / "report.json"
-    harness.run_equip("instrument", future, "--config", config, "--out-dir", tmp_path / "out2",
-                      "--report", report)
+    harness.run_equip(
+        "instrument", future, "--config", config, "--out-dir", tmp_path / "out2", "--report", report
+    )
     import json
 
     data = json.loads(report.read_text())["wheels"][0]
@@ -122,8 +136,9 @@ def test_unsupported_magic_is_named_or_skipped(probe_config: Path, tmp_path: Pat
 
 
 @pytest.mark.parametrize("minor", ["3.11", "3.13", "3.14", "3.15"])
-def test_pyc_and_py_builds_report_the_same_events(minor: str, shapes_wheel: Path,
-                                                  probe_config: Path, tmp_path: Path) -> None:
+def test_pyc_and_py_builds_report_the_same_events(
+    minor: str, shapes_wheel: Path, probe_config: Path, tmp_path: Path
+) -> None:
     """Differential oracle on the fixture: the .py-instrumented and the .pyc-instrumented
     builds of the same package, running the same self-check, give identical probe counts."""
     python = harness.require_python(minor)

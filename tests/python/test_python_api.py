@@ -18,10 +18,9 @@ import time
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import equip_wheel
 import harness
+import pytest
 from backend_support import our_wheel, run
 
 DOCS = harness.REPO / "docs"
@@ -29,7 +28,9 @@ DEMO = harness.TESTWHEELS / "demo-1.0-py3-none-any.whl"
 USAGE = Path(__file__).parent / "typing_usage" / "api_usage.py"
 
 
-def make_wheel(path: Path, files: dict[str, str], name: str = "synth", version: str = "1.0") -> Path:
+def make_wheel(
+    path: Path, files: dict[str, str], name: str = "synth", version: str = "1.0"
+) -> Path:
     """Writes a valid pure-Python wheel ``path`` holding ``files`` (member -> text)."""
     dist_info = f"{name}-{version}.dist-info"
     members = dict(files)
@@ -85,7 +86,9 @@ def test_stubs_pass_mypy_strict(target: str, tmp_path: Path) -> None:
     args = [USAGE] if target == "usage file" else ["-p", "equip_wheel"]
     proc = run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", harness.CACHE / "mypy", *args],
-        cwd=tmp_path, env=dict(os.environ), check=False,
+        cwd=tmp_path,
+        env=dict(os.environ),
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -93,7 +96,8 @@ def test_stubs_pass_mypy_strict(target: str, tmp_path: Path) -> None:
 def test_mypy_sees_real_types(tmp_path: Path) -> None:
     """The stubs are not Any: mypy rejects misuse."""
     bad = tmp_path / "bad_usage.py"
-    bad.write_text(textwrap.dedent("""\
+    bad.write_text(
+        textwrap.dedent("""\
         import equip_wheel
         from equip_wheel import _native
 
@@ -102,10 +106,12 @@ def test_mypy_sees_real_types(tmp_path: Path) -> None:
         equip_wheel.instrument_wheel("x.whl", out_dir=3)
         _native.verify_wheel(1)
         name: str = report.output
-    """))
+    """)
+    )
     proc = run(
         [sys.executable, "-m", "mypy", "--strict", "--cache-dir", harness.CACHE / "mypy", bad],
-        env=dict(os.environ), check=False,
+        env=dict(os.environ),
+        check=False,
     )
     assert proc.returncode == 1
     assert "Found 4 errors" in proc.stdout, proc.stdout
@@ -121,8 +127,13 @@ def test_package_is_one_abi3_wheel_for_cpython_39_and_later() -> None:
         names = z.namelist()
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "Requires-Python: >=3.9" in metadata
-    for member in ["equip_wheel/py.typed", "equip_wheel/_native.pyi", "equip_wheel/build.py",
-                   "equip_wheel/errors.py", "equip_wheel/__init__.py"]:
+    for member in [
+        "equip_wheel/py.typed",
+        "equip_wheel/_native.pyi",
+        "equip_wheel/build.py",
+        "equip_wheel/errors.py",
+        "equip_wheel/__init__.py",
+    ]:
         assert member in names, member
     assert any(n.startswith("equip_wheel/_native.abi3.") for n in names), names
 
@@ -132,12 +143,15 @@ def test_abi3_wheel_works_on_oldest_and_newest(minor: str, tmp_path: Path) -> No
     python = harness.require_python(minor)
     venv = harness.Venv.create_with_uv(python, tmp_path / "venv")
     venv.uv_install("--no-deps", "--offline", "--no-cache", our_wheel())
-    out = venv.run("-c", textwrap.dedent(f"""\
+    out = venv.run(
+        "-c",
+        textwrap.dedent(f"""\
         import sys, equip_wheel
-        r = equip_wheel.instrument_wheel({str(DEMO)!r}, preset="calls", out_dir={str(tmp_path / 'out')!r})
+        r = equip_wheel.instrument_wheel({str(DEMO)!r}, preset="calls", out_dir={str(tmp_path / "out")!r})
         assert equip_wheel.verify_wheel(r.output).ok
         print(sys.version_info[:2], r.totals.functions)
-    """)).stdout
+    """),
+    ).stdout
     assert out.strip() == f"({minor.replace('.', ', ')}) 6"
 
 
@@ -157,8 +171,16 @@ def test_report_types(tmp_path: Path) -> None:
     assert report.to_dict()["output"] == str(report.output)
     # The same shape as the CLI's --report entries.
     cli_report = tmp_path / "report.json"
-    harness.run_equip("instrument", DEMO, "--preset", "calls", "--out-dir", tmp_path / "cli",
-                      "--report", cli_report)
+    harness.run_equip(
+        "instrument",
+        DEMO,
+        "--preset",
+        "calls",
+        "--out-dir",
+        tmp_path / "cli",
+        "--report",
+        cli_report,
+    )
     [cli_entry] = json.loads(cli_report.read_text())["wheels"]
     ours = report.to_dict()
     assert cli_entry.pop("output") == str(tmp_path / "cli" / DEMO.name)
@@ -172,7 +194,9 @@ def test_config_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     equip = tmp_path / "equip.toml"
     equip.write_text('preset = "calls"\n[output]\nbuild-tag = "1traced"\n')
     pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text('[project]\nname = "x"\n[tool.equip-wheel]\nbuild-backend = "flit_core.buildapi"\nconfig = "equip.toml"\n')
+    pyproject.write_text(
+        '[project]\nname = "x"\n[tool.equip-wheel]\nbuild-backend = "flit_core.buildapi"\nconfig = "equip.toml"\n'
+    )
     from_file = equip_wheel.load_config(equip)
     from_pyproject = equip_wheel.load_config(pyproject)
     assert from_file.build_tag == from_pyproject.build_tag == "1traced"
@@ -203,14 +227,20 @@ def test_in_place(tmp_path: Path) -> None:
 
 
 def test_error_classes(tmp_path: Path) -> None:
-    for cls in (equip_wheel.ConfigError, equip_wheel.WheelError, equip_wheel.InstrumentError,
-                equip_wheel.FileError):
+    for cls in (
+        equip_wheel.ConfigError,
+        equip_wheel.WheelError,
+        equip_wheel.InstrumentError,
+        equip_wheel.FileError,
+    ):
         assert issubclass(cls, equip_wheel.EquipWheelError)
     assert issubclass(equip_wheel.FileError, OSError)
 
-    broken = make_wheel(tmp_path / "broken-1.0-py3-none-any.whl",
-                        {"broken/__init__.py": "def ok():\n    pass\n", "broken/bad.py": "def (:\n"},
-                        name="broken")
+    broken = make_wheel(
+        tmp_path / "broken-1.0-py3-none-any.whl",
+        {"broken/__init__.py": "def ok():\n    pass\n", "broken/bad.py": "def (:\n"},
+        name="broken",
+    )
     config = equip_wheel.load_config(text='preset = "calls"\non-syntax-error = "fail"\n')
     with pytest.raises(equip_wheel.InstrumentError) as info:
         equip_wheel.instrument_wheel(broken, config, out_dir=tmp_path / "out")
@@ -278,8 +308,12 @@ sys.exit(3)
 def test_ctrl_c_stops_the_work_and_leaves_nothing(tmp_path: Path) -> None:
     wheel = big_wheel(tmp_path, modules=1200)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-c", CTRL_C, str(wheel), str(out)],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CTRL_C, str(wheel), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "interrupted after" in proc.stdout
     assert not out.exists() or list(out.iterdir()) == []

@@ -7,9 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 import harness
+import pytest
 
 pythons = harness.pythons
 OWN = "%d.%d" % sys.version_info[:2]
@@ -41,8 +40,12 @@ def test_missing_version_is_a_skip_naming_the_places(monkeypatch):
         harness.require_python("3.99")
     message = str(skipped.value)
     assert "CPython 3.99 not found" in message
-    for place in ["$EQUIP_PYTHON_3_99", "versions/3.99.*", "python3.99 on PATH",
-                  "root/usr/bin/python3.99"]:
+    for place in [
+        "$EQUIP_PYTHON_3_99",
+        "versions/3.99.*",
+        "python3.99 on PATH",
+        "root/usr/bin/python3.99",
+    ]:
         assert place in message
 
 

@@ -18,9 +18,8 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 from harness import Venv
 
 INSTALL_PYTHONS = ["3.11", "3.13"]
@@ -179,7 +178,9 @@ def installed_venv(instrumented_wheels, tmp_path_factory):
                 made[key] = exc
         value = made[key]
         if isinstance(value, BaseException):
-            raise AssertionError(f"installing the instrumented wheels with {installer} on {minor} failed") from value
+            raise AssertionError(
+                f"installing the instrumented wheels with {installer} on {minor} failed"
+            ) from value
         return value
 
     return get
@@ -196,17 +197,21 @@ def test_output_passes_verifiers(name, real_wheels, instrumented_wheels):
     assert proc.returncode == 0, f"equip-wheel verify {output.name}:\n{proc.stdout}\n{proc.stderr}"
 
     from installer.sources import WheelFile as InstallerWheelFile
+
     with InstallerWheelFile.open(output) as source:
         source.validate_record(validate_contents=True)
 
     from wheel.wheelfile import WheelFile
+
     with WheelFile(output) as wf:
         for info in wf.infolist():
             wf.read(info)  # raises WheelError on a hash or size mismatch
 
     before, after = harness.wheel_members(original), harness.wheel_members(output)
     dist_info = next(n.split("/")[0] for n in before if n.split("/")[0].endswith(".dist-info"))
-    hooks = [n for n in after if n.startswith("_equip_hooks_") and n.endswith(".py") and "/" not in n]
+    hooks = [
+        n for n in after if n.startswith("_equip_hooks_") and n.endswith(".py") and "/" not in n
+    ]
     assert len(hooks) == 1, f"expected one _equip_hooks_*.py at the root, got {hooks}"
     signatures = {f"{dist_info}/RECORD.jws", f"{dist_info}/RECORD.p7s"}
     assert set(after) == (set(before) - signatures) | {hooks[0], f"{dist_info}/equip-wheel.json"}
@@ -215,7 +220,9 @@ def test_output_passes_verifiers(name, real_wheels, instrumented_wheels):
     modules_changed = [n for n in changed if n.endswith(".py")]
     assert modules_changed, f"{output.name}: no module was instrumented"
     metadata = f"{dist_info}/METADATA"
-    not_py = [n for n in changed if not n.endswith(".py") and n not in (f"{dist_info}/RECORD", metadata)]
+    not_py = [
+        n for n in changed if not n.endswith(".py") and n not in (f"{dist_info}/RECORD", metadata)
+    ]
     assert not_py == [], f"{output.name}: non-module members changed: {not_py}"
     provenance = json.loads(after[f"{dist_info}/equip-wheel.json"])
     # METADATA changes only where Requires-Python admitted Pythons older than 3.8, and only
@@ -224,12 +231,15 @@ def test_output_passes_verifiers(name, real_wheels, instrumented_wheels):
     assert (metadata in changed) == (raised is not None)
     if raised is not None:
         assert raised["output"].startswith(">=3.8")
+
         def without_requires_python(text: bytes) -> list[bytes]:
             return [line for line in text.splitlines() if not line.startswith(b"Requires-Python:")]
+
         assert without_requires_python(before[metadata]) == without_requires_python(after[metadata])
         assert f"Requires-Python: {raised['output']}".encode() in after[metadata].splitlines()
     assert provenance["input"] == {
-        "filename": original.name, "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
+        "filename": original.name,
+        "sha256": hashlib.sha256(original.read_bytes()).hexdigest(),
     }
     assert provenance["hooks_module"] + ".py" == hooks[0]
     listed = sorted(entry["member"] for entry in provenance["instrumented"])
@@ -256,8 +266,12 @@ def _use(venv: Venv, name: str, run_dir: Path) -> tuple[int, dict]:
             assert _file.startswith(_site + os.sep), (_name, _file, _site)
         print("ok", os.getpid())
     """)
-    proc = venv.run("-c", script, cwd=run_dir,
-                    env={"EQUIP_CALLS_FILE": str(run_dir / "calls-{pid}.json"), "PYTHONWARNINGS": "error"})
+    proc = venv.run(
+        "-c",
+        script,
+        cwd=run_dir,
+        env={"EQUIP_CALLS_FILE": str(run_dir / "calls-{pid}.json"), "PYTHONWARNINGS": "error"},
+    )
     last = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
     assert last.startswith("ok "), f"unexpected output:\n{proc.stdout}\n{proc.stderr}"
     assert proc.stderr == "", f"the use of {name} wrote to stderr:\n{proc.stderr}"
@@ -290,7 +304,12 @@ def test_installed_package_works_and_counts_calls(name, minor, installer, instal
             actual = calls.get(module, {}).get(qualname, 0)
             if actual < count:
                 problems.append(f"{module} {qualname}: {actual} calls, expected at least {count}")
-    zero = [f"{m} {q}" for m, fs in calls.items() for q, n in fs.items() if not (isinstance(n, int) and n > 0)]
+    zero = [
+        f"{m} {q}"
+        for m, fs in calls.items()
+        for q, n in fs.items()
+        if not (isinstance(n, int) and n > 0)
+    ]
     problems += [f"{z}: recorded with a non-positive count" for z in zero]
     assert not problems, "\n".join(problems) + "\n" + json.dumps(calls, indent=1, sort_keys=True)
 
@@ -301,12 +320,19 @@ def test_all_packages_share_one_calls_file(minor, installer, installed_venv, tmp
     """Six packages instrumented with the preset in one process write one file holding the
     calls of all of them, and nothing is written by a process that imported none."""
     venv = installed_venv(minor, installer)
-    script = "\n".join(textwrap.dedent(USES[name]) for name in NAMES) + "\nimport os\nprint('ok', os.getpid())\n"
-    proc = venv.run("-c", script, cwd=tmp_path, env={"EQUIP_CALLS_FILE": str(tmp_path / "calls-{pid}.json")})
+    script = (
+        "\n".join(textwrap.dedent(USES[name]) for name in NAMES)
+        + "\nimport os\nprint('ok', os.getpid())\n"
+    )
+    proc = venv.run(
+        "-c", script, cwd=tmp_path, env={"EQUIP_CALLS_FILE": str(tmp_path / "calls-{pid}.json")}
+    )
     pid = int(proc.stdout.split()[-1])
     calls = _calls_file_of(tmp_path, pid)["calls"]
     tops = {m.split(".")[0] for m in calls}
-    expected = {top for name in NAMES for top in IMPORT_NAMES[name]} - {"attrs"}  # attrs/ only re-exports
+    expected = {top for name in NAMES for top in IMPORT_NAMES[name]} - {
+        "attrs"
+    }  # attrs/ only re-exports
     assert expected <= tops, f"missing {sorted(expected - tops)} in {sorted(tops)}"
     for name in NAMES:
         for module, functions in EXACT_CALLS[name].items():
@@ -315,8 +341,12 @@ def test_all_packages_share_one_calls_file(minor, installer, installed_venv, tmp
 
     quiet = tmp_path / "quiet"
     quiet.mkdir()
-    venv.run("-c", "import json", cwd=quiet, env={"EQUIP_CALLS_FILE": str(quiet / "calls-{pid}.json")})
-    assert list(quiet.iterdir()) == [], "a process that imported no instrumented package wrote a calls file"
+    venv.run(
+        "-c", "import json", cwd=quiet, env={"EQUIP_CALLS_FILE": str(quiet / "calls-{pid}.json")}
+    )
+    assert list(quiet.iterdir()) == [], (
+        "a process that imported no instrumented package wrote a calls file"
+    )
 
 
 @pytest.mark.parametrize("installer", INSTALLERS)
@@ -324,8 +354,15 @@ def test_default_calls_file_name(installer, installed_venv, tmp_path):
     """Without EQUIP_CALLS_FILE the preset writes equip-calls-<pid>.json in the cwd."""
     venv = installed_venv("3.11", installer)
     proc = subprocess.run(
-        [str(venv.python), "-c", "import os, more_itertools as mi; mi.first([1]); print(os.getpid())"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        [
+            str(venv.python),
+            "-c",
+            "import os, more_itertools as mi; mi.first([1]); print(os.getpid())",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
         env={k: v for k, v in os.environ.items() if k != "EQUIP_CALLS_FILE"},
     )
     pid = int(proc.stdout.strip())

@@ -12,16 +12,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import textwrap
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 import harness
 import pyc_support
+import pytest
 
 HERE = Path(__file__).resolve().parent
 
@@ -56,7 +54,7 @@ def OBJ(cls: str) -> str:
     return f"<{cls} object at 0x?>"
 
 
-RECORDER = '''
+RECORDER = """
 import itertools
 import re
 
@@ -104,9 +102,9 @@ def error(token, qualname, lineno, exc):
 
 def probe(qualname, lineno, names):
     events.append(["probe", qualname, lineno, sorted(names)])
-'''
+"""
 
-CONFIG = '''
+CONFIG = """
 [hooks]
 imports = ["import recorder"]
 module-enter = "recorder.module('module-enter', {module}, {lineno})"
@@ -128,7 +126,7 @@ snippet = "recorder.probe({qualname}, {lineno}, {locals})"
 module = "case_probes"
 line = PROBE_LINE_2
 snippet = "recorder.probe({qualname}, {lineno}, {locals})"
-'''
+"""
 
 CASES: dict[str, Case] = {}
 
@@ -148,11 +146,17 @@ CASES["basic"] = case(
     def g():  # @g
         pass  # @pass
     ''',
-    '''
+    """
     RESULT = [m.f(1, c=3, z=4), m.g(), m.f.__doc__, m.f.__name__, m.f.__qualname__]
-    ''',
+    """,
     lambda c: [
-        E("enter", "f", c.line("f"), {"a": "1", "b": "2", "args": "()", "c": "3", "kw": "{'z': 4}"}, None),
+        E(
+            "enter",
+            "f",
+            c.line("f"),
+            {"a": "1", "b": "2", "args": "()", "c": "3", "kw": "{'z': 4}"},
+            None,
+        ),
         E("exit", "f", c.line("ret"), "6", True),
         E("enter", "g", c.line("g"), {}, None),
         E("exit", "g", c.line("pass"), "None", True),
@@ -167,9 +171,9 @@ CASES["module_hooks"] = case(
     if VALUE:
         WHERE = "end"  # @last
     ''',
-    '''
+    """
     RESULT = m.WHERE
-    ''',
+    """,
     # Module events happen at import, inside the case.
     lambda c: [
         E("module-enter", "case_module_hooks", c.line("first")),
@@ -220,12 +224,12 @@ CASES["methods"] = case(
                 return 1  # @innerret
             return inner()  # @outerret
     ''',
-    '''
+    """
     c = m.C(1)
     c.v = 5
     RESULT = [c.v, m.C.s(2), m.C.k(), c.d(), c.outer(), m.C.d.__wrapped__.__qualname__,
               m.C.v.fget.__code__.co_name]
-    ''',
+    """,
     lambda c: [
         # Applying the decorator at import is a call too.
         E("enter", "deco", c.line("deco"), {"fn": "<function C.d at 0x?>"}, None),
@@ -240,7 +244,13 @@ CASES["methods"] = case(
         E("exit", "C.s", c.line("sret"), "4", True),
         E("enter", "C.k", c.line("k"), {"cls": "<class 'case_methods.C'>"}, "C"),
         E("exit", "C.k", c.line("kret"), "'C'", True),
-        E("enter", "deco.<locals>.wrapper", c.line("wrapper"), {"a": "(" + OBJ("case_methods.C") + ",)", "k": "{}"}, None),
+        E(
+            "enter",
+            "deco.<locals>.wrapper",
+            c.line("wrapper"),
+            {"a": "(" + OBJ("case_methods.C") + ",)", "k": "{}"},
+            None,
+        ),
         E("enter", "C.d", c.line("d"), {"self": OBJ("case_methods.C")}, "C"),
         E("exit", "C.d", c.line("dret"), "'d'", True),
         E("exit", "deco.<locals>.wrapper", c.line("wret"), "'d'", True),
@@ -274,7 +284,7 @@ CASES["errors"] = case(
             raise KeyError(n)  # @recraise
         return recurse(n - 1)
     ''',
-    '''
+    """
     import traceback
     out = [m.catches()]
     try:
@@ -283,7 +293,7 @@ CASES["errors"] = case(
         frames = traceback.extract_tb(e.__traceback__)
         out.append([(f.name, f.lineno) for f in frames])
     RESULT = out
-    ''',
+    """,
     lambda c: [
         E("enter", "catches", c.line("catches"), {}, None),
         E("enter", "fails", c.line("fails"), {"x": "1"}, None),
@@ -299,7 +309,7 @@ CASES["errors"] = case(
 )
 
 CASES["generators"] = case(
-    '''
+    """
     def gen(n):  # @gen
         for i in range(n):
             yield i  # @yield
@@ -314,8 +324,8 @@ CASES["generators"] = case(
     def delegates():  # @deleg
         result = yield from gen(1)
         return result  # @dret
-    ''',
-    '''
+    """,
+    """
     g = m.gen(2)
     out = [next(g), next(g)]
     try:
@@ -335,7 +345,7 @@ CASES["generators"] = case(
     unstarted = m.closes()
     unstarted.close()
     RESULT = out
-    ''',
+    """,
     lambda c: [
         E("enter", "gen", c.line("gen"), {"n": "2"}, None),
         E("exit", "gen", c.line("gret"), "'done'", True),
@@ -351,7 +361,7 @@ CASES["generators"] = case(
 )
 
 CASES["coroutines"] = case(
-    '''
+    """
     import asyncio
 
 
@@ -381,11 +391,11 @@ CASES["coroutines"] = case(
         await g.__anext__()
         await g.aclose()
         return [a, items]  # @mret
-    ''',
-    '''
+    """,
+    """
     import asyncio
     RESULT = asyncio.run(m.main())
-    ''',
+    """,
     lambda c: [
         E("enter", "main", c.line("main"), {}, None),
         E("enter", "work", c.line("work"), {"x": "2"}, None),
@@ -401,15 +411,15 @@ CASES["coroutines"] = case(
 )
 
 CASES["single_line"] = case(
-    '''
+    """
     def one(): return 1  # @one
     def two(x): y = x; return y + 1  # @two
     class K:
         def m(self): return "m"  # @m
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.one(), m.two(1), m.K().m()]
-    ''',
+    """,
     lambda c: [
         E("enter", "one", c.line("one"), {}, None),
         E("exit", "one", c.line("one"), "1", True),
@@ -421,7 +431,7 @@ CASES["single_line"] = case(
 )
 
 CASES["compound_first"] = case(
-    '''
+    """
     import io
 
 
@@ -465,16 +475,16 @@ CASES["compound_first"] = case(
         if (n := len(xs)) > 1:
             return n  # @walrusret
         return 0
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.f_if(1), m.f_for([1, 2]), m.f_while(3), m.f_with(), m.f_try(), m.f_def(), m.f_walrus([1, 2])]
-    ''',
+    """,
     None,
     check=lambda o, c: _balanced(o, 7 + 1),
 )
 
 CASES["fidelity"] = case(
-    '''
+    """
     import inspect
     import logging
     import warnings
@@ -534,8 +544,8 @@ CASES["fidelity"] = case(
 
     async def agen():
         yield 1
-    ''',
-    '''
+    """,
+    """
     import inspect, logging, warnings
     records = []
     class H(logging.Handler):
@@ -559,7 +569,7 @@ CASES["fidelity"] = case(
         "co_name": m.caller.__code__.co_name,
         "qualname": m.Derived.who.__qualname__,
     }
-    ''',
+    """,
     None,
     check=lambda o, c: (
         o["result"]["warning_line"] == c.line("warnline")
@@ -568,7 +578,7 @@ CASES["fidelity"] = case(
 )
 
 CASES["probes"] = case(
-    '''
+    """
     def loop(xs):
         total = 0
         for x in xs:
@@ -584,20 +594,23 @@ CASES["probes"] = case(
         while False:  # @probe2
             pass
         return label
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.loop([1, 2]), m.branch(True)]
-    ''',
+    """,
     None,
-    check=lambda o, c: [e for e in o["events"] if e[0] == "probe"] == [
-        ["probe", "loop", c.line("probe1"), ["total", "x", "xs"]],
-        ["probe", "loop", c.line("probe1"), ["total", "x", "xs"]],
-        ["probe", "branch", c.line("probe2"), ["flag", "label"]],
-    ],
+    check=lambda o, c: (
+        [e for e in o["events"] if e[0] == "probe"]
+        == [
+            ["probe", "loop", c.line("probe1"), ["total", "x", "xs"]],
+            ["probe", "loop", c.line("probe1"), ["total", "x", "xs"]],
+            ["probe", "branch", c.line("probe2"), ["flag", "label"]],
+        ]
+    ),
 )
 
 CASES["lambdas_comprehensions"] = case(
-    '''
+    """
     square = lambda x: x * x
 
 
@@ -607,10 +620,10 @@ CASES["lambdas_comprehensions"] = case(
 
     class Body:
         VALUE = [1, 2]
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.uses(), m.Body.VALUE]
-    ''',
+    """,
     lambda c: [
         E("enter", "uses", c.line("uses"), {}, None),
         E("exit", "uses", c.line("ret"), "[0, 1, 4, 1]", True),
@@ -618,7 +631,7 @@ CASES["lambdas_comprehensions"] = case(
 )
 
 CASES["threads"] = case(
-    '''
+    """
     import threading
 
 
@@ -637,16 +650,16 @@ CASES["threads"] = case(
         for t in threads:
             t.join()
         return sorted(out)
-    ''',
-    '''
+    """,
+    """
     RESULT = m.run()
-    ''',
+    """,
     None,
     check=lambda o, c: _balanced(o, 5),
 )
 
 CASES["match"] = case(
-    '''
+    """
     def describe(x):  # @describe
         match x:
             case [a, b]:
@@ -655,17 +668,17 @@ CASES["match"] = case(
                 return f"dict {v}"
             case _:
                 return "other"  # @other
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.describe([1, 2]), m.describe({"k": 3}), m.describe(5)]
-    ''',
+    """,
     None,
     min_python=(3, 10),
     check=lambda o, c: _balanced(o, 3),
 )
 
 CASES["except_star"] = case(
-    '''
+    """
     def grouped():  # @grouped
         try:
             raise ExceptionGroup("g", [ValueError(1), KeyError(2)])
@@ -674,17 +687,17 @@ CASES["except_star"] = case(
         except* KeyError:
             seen = "key"
         return seen
-    ''',
-    '''
+    """,
+    """
     RESULT = m.grouped()
-    ''',
+    """,
     None,
     min_python=(3, 11),
     check=lambda o, c: _balanced(o, 1),
 )
 
 CASES["type_params"] = case(
-    '''
+    """
     def first[T](items: list[T]) -> T:  # @first
         return items[0]
 
@@ -698,23 +711,23 @@ CASES["type_params"] = case(
 
 
     type Alias = list[int]
-    ''',
-    '''
+    """,
+    """
     RESULT = [m.first([3]), m.Box(4).get(), str(m.Alias.__value__)]
-    ''',
+    """,
     None,
     min_python=(3, 12),
     check=lambda o, c: _balanced(o, 3),
 )
 
 CASES["fstrings_312"] = case(
-    '''
+    """
     def quote(names):
         return f"{", ".join(f"'{n}'" for n in names)}"
-    ''',
-    '''
+    """,
+    """
     RESULT = m.quote(["a", "b"])
-    ''',
+    """,
     None,
     min_python=(3, 12),
     check=lambda o, c: _balanced(o, 1),
@@ -943,7 +956,9 @@ CASES["cleanup"] = case(
         # Closed before its `return`: `__exit__` sees GeneratorExit, then the exit (None).
         E("enter", "gen_returns", c.line("greturns"), {}, None),
         *_with_cm("gen", c),
-        *_exit_cm("gen", c, "(<class 'GeneratorExit'>, GeneratorExit(), <traceback object at 0x?>)"),
+        *_exit_cm(
+            "gen", c, "(<class 'GeneratorExit'>, GeneratorExit(), <traceback object at 0x?>)"
+        ),
         E("exit", "gen_returns", c.line("greturns"), "None", True),
         E("enter", "uses_async_with", c.line("aw"), {}, None),
         E("enter", "ACM.__aenter__", c.line("aenter"), {"self": OBJ("case_cleanup.ACM")}, "ACM"),
@@ -978,7 +993,13 @@ def _exit_cm(name, c, exc="(None, None, None)"):
     """The events of the `__exit__` of a `with CM(name):` (left without an exception by
     default)."""
     return [
-        E("enter", "CM.__exit__", c.line("cmexit"), {"self": OBJ("case_cleanup.CM"), "exc": exc}, "CM"),
+        E(
+            "enter",
+            "CM.__exit__",
+            c.line("cmexit"),
+            {"self": OBJ("case_cleanup.CM"), "exc": exc},
+            "CM",
+        ),
         E("exit", "CM.__exit__", c.line("cmexitret"), "False", True),
     ]
 
@@ -986,7 +1007,13 @@ def _exit_cm(name, c, exc="(None, None, None)"):
 def _aexit(c, exc="(None, None, None)"):
     """The events of the `__aexit__` of an `async with ACM():`."""
     return [
-        E("enter", "ACM.__aexit__", c.line("aexit"), {"self": OBJ("case_cleanup.ACM"), "exc": exc}, "ACM"),
+        E(
+            "enter",
+            "ACM.__aexit__",
+            c.line("aexit"),
+            {"self": OBJ("case_cleanup.ACM"), "exc": exc},
+            "ACM",
+        ),
         E("exit", "ACM.__aexit__", c.line("aexitret"), "False", True),
     ]
 
@@ -1013,7 +1040,9 @@ def case_wheel(tmp_path_factory) -> tuple[Path, Path]:
     root = tmp_path_factory.mktemp("semantics-wheel")
     files = {f"case_{name}.py": c.source for name, c in CASES.items()}
     wheel = harness.build_wheel(root, "cases", "1.0", files)
-    config = CONFIG.replace("PROBE_LINE_1", str(PROBE_LINES[0])).replace("PROBE_LINE_2", str(PROBE_LINES[1]))
+    config = CONFIG.replace("PROBE_LINE_1", str(PROBE_LINES[0])).replace(
+        "PROBE_LINE_2", str(PROBE_LINES[1])
+    )
     (root / "equip.toml").write_text(config)
     return wheel, root / "equip.toml"
 
@@ -1039,8 +1068,10 @@ def _run(python: Path, package: Path, names: list[str], tmp: Path) -> dict:
     cases_file.write_text(json.dumps({n: CASES[n].driver for n in names}))
     proc = subprocess.run(
         [str(python), str(HERE / "semantics_runner.py"), str(cases_file)],
-        cwd=package, env={"PYTHONPATH": str(package), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True,
+        cwd=package,
+        env={"PYTHONPATH": str(package), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -1132,9 +1163,7 @@ def test_pyc_events_equal_py_events(name, minor, outcomes, pyc_outcomes, request
         # so `.pyc` exits after a `with`/`finally` carry the cleanup's line there. Events,
         # order and values agree; strict, so the day it is fixed this fails and is removed.
         request.applymarker(
-            pytest.mark.xfail(
-                strict=True, reason="3.14+ .pyc exit {lineno} after inlined cleanup"
-            )
+            pytest.mark.xfail(strict=True, reason="3.14+ .pyc exit {lineno} after inlined cleanup")
         )
     py = outcomes(minor)[1][name]
     pyc = pyc_outcomes(minor)[name]

@@ -14,10 +14,9 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
 import probe
+import pytest
 import test_direct_calls
 import test_semantics
 
@@ -30,52 +29,78 @@ def toml(hooks: dict[str, str], probes: list[tuple[str, int, str]] = ()) -> str:
     lines = ["[hooks]"]
     lines += [f"{key} = {json.dumps(value)}" for key, value in hooks.items()]
     for module, line, snippet in probes:
-        lines += ["", "[[probes]]", f"module = {json.dumps(module)}", f"line = {line}",
-                  f"snippet = {json.dumps(snippet)}"]
+        lines += [
+            "",
+            "[[probes]]",
+            f"module = {json.dumps(module)}",
+            f"line = {line}",
+            f"snippet = {json.dumps(snippet)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
 # Accepted configs of the unit tests of src/config/snippet.rs and src/hooks_module.rs.
 UNIT_CONFIGS = {
     "unit-set-placeholders": toml({"function-enter": "tracer.start({qualname}, {arguments})"}),
-    "unit-f-strings": toml({
-        "function-exit": 'print(f"{qualname} returned {return_value!r}")',
-        "function-enter": 'print("[CALL] {file_name}::{method_name}:{lineno} {other}")',
-    }),
-    "unit-plain-strings": toml({
-        "function-exit": "print('{return_value}')",
-        "function-enter": "print(r'\\d{qualname}', '\\N{EM DASH}{lineno}')",
-    }),
-    "unit-located": toml({
-        "module-enter": "s = {x,}",
-        "module-exit": "def helper():\n    return 1\nhelper()",
-    }),
-    "unit-render": toml({
-        "imports": ["import sys"],
-        "setup": "events = []",
-        "function-enter": "x = 1\nevents.append(({qualname}, {thread_id}, '''a\nb'''))\n{arguments}",
-        "function-exit": "events.append(f'{method_name} -> {return_value!r}')",
-    }),
+    "unit-f-strings": toml(
+        {
+            "function-exit": 'print(f"{qualname} returned {return_value!r}")',
+            "function-enter": 'print("[CALL] {file_name}::{method_name}:{lineno} {other}")',
+        }
+    ),
+    "unit-plain-strings": toml(
+        {
+            "function-exit": "print('{return_value}')",
+            "function-enter": "print(r'\\d{qualname}', '\\N{EM DASH}{lineno}')",
+        }
+    ),
+    "unit-located": toml(
+        {
+            "module-enter": "s = {x,}",
+            "module-exit": "def helper():\n    return 1\nhelper()",
+        }
+    ),
+    "unit-render": toml(
+        {
+            "imports": ["import sys"],
+            "setup": "events = []",
+            "function-enter": "x = 1\nevents.append(({qualname}, {thread_id}, '''a\nb'''))\n{arguments}",
+            "function-exit": "events.append(f'{method_name} -> {return_value!r}')",
+        }
+    ),
     "unit-abi": toml({"on-hook-error": "raise", "function-exit": "print({lineno})"}),
-    "unit-direct-raise": toml({
-        "on-hook-error": "raise",
-        "imports": ["from t import enter, exit", "import tracer"],
-        "function-enter": "enter({qualname}, 1)",
-        "function-exit": "exit({enter_value}, {return_value})",
-        "function-error": "tracer.fail({exception})",
-        "module-enter": "print({module})",
-    }),
-    "unit-direct-warn": toml({
-        "imports": ["from t import enter, exit", "import tracer"],
-        "function-enter": "enter({qualname}, 1)",
-        "function-exit": "exit({enter_value}, {return_value})",
-        "function-error": "tracer.fail({exception})",
-        "module-enter": "print({module})",
-    }),
-    "unit-exit-no-return": toml({"on-hook-error": "raise", "imports": ["from t import exit"],
-                                 "function-exit": "exit({lineno})"}),
-    "unit-binding": toml({"function-enter": "print({qualname})",
-                          "function-exit": "print({lineno}, {return_value}, {enter_value})"}),
+    "unit-direct-raise": toml(
+        {
+            "on-hook-error": "raise",
+            "imports": ["from t import enter, exit", "import tracer"],
+            "function-enter": "enter({qualname}, 1)",
+            "function-exit": "exit({enter_value}, {return_value})",
+            "function-error": "tracer.fail({exception})",
+            "module-enter": "print({module})",
+        }
+    ),
+    "unit-direct-warn": toml(
+        {
+            "imports": ["from t import enter, exit", "import tracer"],
+            "function-enter": "enter({qualname}, 1)",
+            "function-exit": "exit({enter_value}, {return_value})",
+            "function-error": "tracer.fail({exception})",
+            "module-enter": "print({module})",
+        }
+    ),
+    "unit-exit-no-return": toml(
+        {
+            "on-hook-error": "raise",
+            "imports": ["from t import exit"],
+            "function-exit": "exit({lineno})",
+        }
+    ),
+    "unit-binding": toml(
+        {
+            "function-enter": "print({qualname})",
+            "function-exit": "print({lineno}, {return_value}, {enter_value})",
+        }
+    ),
     "unit-binding-other": toml({"function-enter": "print({module})"}),
 }
 # What `what_the_compiler_refuses_is_an_error` accepts, one hook each.
@@ -186,7 +211,9 @@ def configs() -> dict[str, str]:
         name = line.split(":")[0].split()[0]
         found[f"preset-{name}"] = harness.run_equip("presets", "--show", name).stdout
     semantics = test_semantics.CONFIG
-    semantics = semantics.replace("PROBE_LINE_1", str(PROBE_LINE)).replace("PROBE_LINE_2", str(PROBE_LINE + 2))
+    semantics = semantics.replace("PROBE_LINE_1", str(PROBE_LINE)).replace(
+        "PROBE_LINE_2", str(PROBE_LINE + 2)
+    )
     semantics = semantics.replace('modules = ["case_*"]', 'modules = ["*"]')
     semantics = semantics.replace('module = "case_probes"', 'module = "demo"')
     found["test_semantics"] = semantics
@@ -208,11 +235,15 @@ def hooks_modules(tmp_path_factory) -> dict[str, Path]:
         directory = root / name
         directory.mkdir()
         (directory / "equip.toml").write_text(text)
-        harness.run_equip("instrument", DEMO, "--config", directory / "equip.toml",
-                          "-o", directory / "out", "-q")
+        harness.run_equip(
+            "instrument", DEMO, "--config", directory / "equip.toml", "-o", directory / "out", "-q"
+        )
         with zipfile.ZipFile(directory / "out" / DEMO.name) as wheel:
-            members = [m for m in wheel.namelist() if Path(m).name.startswith("_equip_hooks_")
-                       and m.endswith(".py")]
+            members = [
+                m
+                for m in wheel.namelist()
+                if Path(m).name.startswith("_equip_hooks_") and m.endswith(".py")
+            ]
             assert len(members) == 1, members
             out[name] = directory / Path(members[0]).name
             out[name].write_bytes(wheel.read(members[0]))
@@ -241,13 +272,15 @@ def test_every_hooks_module_compiles(minor, hooks_modules, tmp_path):
     python = harness.require_python(minor)
     failures = []
     for name, path in hooks_modules.items():
-        proc = subprocess.run([str(python), "-c", COMPILE, str(path)], capture_output=True,
-                              text=True)
+        proc = subprocess.run(
+            [str(python), "-c", COMPILE, str(path)], capture_output=True, text=True
+        )
         if proc.returncode != 0:
             failures.append(f"{name}: compile: {proc.stderr.strip()}")
             continue
-        proc = subprocess.run([str(python), "-c", IMPORT, str(path)], capture_output=True,
-                              text=True, cwd=tmp_path)
+        proc = subprocess.run(
+            [str(python), "-c", IMPORT, str(path)], capture_output=True, text=True, cwd=tmp_path
+        )
         if proc.returncode == 3 and proc.stdout.split()[-1] in TEST_ONLY_MODULES:
             continue
         if proc.returncode != 0:
@@ -257,8 +290,15 @@ def test_every_hooks_module_compiles(minor, hooks_modules, tmp_path):
 
 def test_the_configs_cover_every_source():
     # A preset, test config or tricky snippet that went missing would silently shrink the check.
-    assert {"preset-calls", "preset-trace", "preset-timing", "test_semantics",
-            "test_direct_calls", "probe", "tricky"} <= CONFIGS.keys()
+    assert {
+        "preset-calls",
+        "preset-trace",
+        "preset-timing",
+        "test_semantics",
+        "test_direct_calls",
+        "probe",
+        "tricky",
+    } <= CONFIGS.keys()
     assert len(CONFIGS) >= len(UNIT_CONFIGS) + len(COMPILER_ACCEPTS) + 7
 
 
@@ -294,8 +334,11 @@ REFUSED = [
 def in_hook_function(snippet: str) -> str:
     """``snippet`` as the body of a generated hook function (inside its ``try``)."""
     body = "".join("        " + line + "\n" for line in snippet.split("\n"))
-    return ("def _equip_module_enter(module):\n    try:\n" + body
-            + "    except Exception as _equip_exc:\n        pass\n")
+    return (
+        "def _equip_module_enter(module):\n    try:\n"
+        + body
+        + "    except Exception as _equip_exc:\n        pass\n"
+    )
 
 
 CHECK_REFUSED = """
@@ -314,12 +357,22 @@ print(json.dumps(results))
 @pytest.mark.parametrize("minor", harness.pythons.ALL_VERSIONS)
 def test_what_the_check_refuses_cpython_refuses(minor):
     python = harness.require_python(minor)
-    sources = [in_hook_function(s) for s in REFUSED] + [in_hook_function(s) for s in COMPILER_ACCEPTS]
-    proc = subprocess.run([str(python), "-c", CHECK_REFUSED], input=json.dumps(sources),
-                          capture_output=True, text=True, check=True)
+    sources = [in_hook_function(s) for s in REFUSED] + [
+        in_hook_function(s) for s in COMPILER_ACCEPTS
+    ]
+    proc = subprocess.run(
+        [str(python), "-c", CHECK_REFUSED],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     results = json.loads(proc.stdout)
-    accepted = [REFUSED[i][:60] for i, r in enumerate(results[:len(REFUSED)]) if r is None]
+    accepted = [REFUSED[i][:60] for i, r in enumerate(results[: len(REFUSED)]) if r is None]
     assert not accepted, f"CPython {minor} compiles snippets the check refuses: {accepted}"
-    refused = [(COMPILER_ACCEPTS[i][:60], r) for i, r in enumerate(results[len(REFUSED):])
-               if r is not None]
+    refused = [
+        (COMPILER_ACCEPTS[i][:60], r)
+        for i, r in enumerate(results[len(REFUSED) :])
+        if r is not None
+    ]
     assert not refused, f"CPython {minor} refuses snippets the check accepts: {refused}"

@@ -7,9 +7,8 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 
 FULL_HOOKS = """
 [hooks]
@@ -21,11 +20,7 @@ function-error = "seen['error', {qualname}] += 1"
 """
 
 LATIN1 = (
-    "# -*- coding: latin-1 -*-\n"
-    '"""Caf\xe9 module."""\n'
-    "\n"
-    "def name():\n"
-    "    return 'caf\xe9 \xa9'\n"
+    '# -*- coding: latin-1 -*-\n"""Caf\xe9 module."""\n\ndef name():\n    return \'caf\xe9 \xa9\'\n'
 ).encode("latin-1")
 
 CRLF = b"def crlf(x):\r\n    y = x * 2\r\n\r\n    return y\r\n"
@@ -78,7 +73,9 @@ def test_files_keep_their_encoding_and_line_endings(instrumented):
     latin.decode("latin-1")
     assert crlf.count(b"\r\n") == crlf.count(b"\n"), "every line ending stays CRLF"
     assert bom.startswith(b"\xef\xbb\xbf") and b"'\xc3\xa9'" in bom
-    assert b"\n\t\t" in tabs and b"\n    \t" not in tabs, "tab-indented blocks are indented with tabs"
+    assert b"\n\t\t" in tabs and b"\n    \t" not in tabs, (
+        "tab-indented blocks are indented with tabs"
+    )
     assert b"\x0c" in ff
 
 
@@ -106,7 +103,9 @@ def test_instrumented_files_run(instrumented, minor, tmp_path):
 def test_on_syntax_error_fail(tmp_path):
     wheel = harness.build_wheel(tmp_path, "enc", "1.0", FILES)
     (tmp_path / "equip.toml").write_text('on-syntax-error = "fail"\n' + FULL_HOOKS)
-    proc = harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out", check=False)
+    proc = harness.run_equip(
+        "instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out", check=False
+    )
     assert proc.returncode == 1
     assert "enc/legacy.py: line 2" in proc.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
@@ -144,14 +143,18 @@ def _policy_run(policy: str, minor: str, tmp_path: Path, sourceless: bool = Fals
     import pyc_support
 
     python = harness.require_python(minor)
-    wheel = harness.build_wheel(tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE})
+    wheel = harness.build_wheel(
+        tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE}
+    )
     if sourceless:
         wheel = pyc_support.sourceless(wheel, python, tmp_path / "pyc")
     (tmp_path / "equip.toml").write_text(POLICY.format(policy=policy))
     harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
     with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
         z.extractall(tmp_path / "site")
-    proc = subprocess.run([str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True)
+    proc = subprocess.run(
+        [str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 
@@ -170,7 +173,9 @@ def test_on_hook_error(policy, expected, tmp_path):
     assert _policy_run(policy, "3.11", tmp_path)[0] == expected
 
 
-@pytest.mark.parametrize("minor, sourceless", [("3.8", False), ("3.13", False), ("3.8", True), ("3.13", True)])
+@pytest.mark.parametrize(
+    "minor, sourceless", [("3.8", False), ("3.13", False), ("3.8", True), ("3.13", True)]
+)
 def test_warning_names_the_failing_site(minor, sourceless, tmp_path):
     """The generated hook function finds the site from the calling frame: the message names
     the hook, the installed file, the line the hook ran on, module and qualname, and the
@@ -185,7 +190,9 @@ def test_warning_names_the_failing_site(minor, sourceless, tmp_path):
     file_name = "pol/mod.py" if sourceless else str(tmp_path / "site" / "pol" / "mod.py")
     lines_run = [5, 6] if sourceless else [6, 6]
     for hook, line, message in zip(["function-enter", "function-exit"], lines_run, lines[1:]):
-        assert message == (f"equip-wheel: the {hook} hook at {file_name}:{line} ({where}) raised "
-                           "ZeroDivisionError: division by zero "
-                           "(further failures at this site are not reported)"), message
+        assert message == (
+            f"equip-wheel: the {hook} hook at {file_name}:{line} ({where}) raised "
+            "ZeroDivisionError: division by zero "
+            "(further failures at this site are not reported)"
+        ), message
     assert len(lines) == 3, lines

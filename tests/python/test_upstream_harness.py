@@ -20,24 +20,40 @@ import textwrap
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 import upstream
 from upstream import KnownDifference, SuiteResult
 
 
-def _result(outcomes: dict[str, str], label: str, details: dict[str, str] | None = None) -> SuiteResult:
-    return SuiteResult(name="demo", python="3.11", label=label, returncode=0, outcomes=outcomes,
-                       details=details or {}, module_files={}, stdout="", stderr="", duration=0.0)
+def _result(
+    outcomes: dict[str, str], label: str, details: dict[str, str] | None = None
+) -> SuiteResult:
+    return SuiteResult(
+        name="demo",
+        python="3.11",
+        label=label,
+        returncode=0,
+        outcomes=outcomes,
+        details=details or {},
+        module_files={},
+        stdout="",
+        stderr="",
+        duration=0.0,
+    )
 
 
 def test_comparison_lists_every_differing_test():
     plain = _result({"a": "passed", "b": "passed", "c": "skipped", "d": "xfailed"}, "plain")
-    inst = _result({"a": "passed", "b": "failed", "d": "xfailed", "e": "passed"}, "instrumented",
-                   {"b": "AssertionError: boom"})
+    inst = _result(
+        {"a": "passed", "b": "failed", "d": "xfailed", "e": "passed"},
+        "instrumented",
+        {"b": "AssertionError: boom"},
+    )
     assert upstream.outcome_differences(plain, inst) == {
-        "b": ("passed", "failed"), "c": ("skipped", "<not run>"), "e": ("<not run>", "passed"),
+        "b": ("passed", "failed"),
+        "c": ("skipped", "<not run>"),
+        "e": ("<not run>", "passed"),
     }
     with pytest.raises(AssertionError) as info:
         upstream.assert_same_outcomes(plain, inst)
@@ -50,9 +66,15 @@ def test_comparison_lists_every_differing_test():
 
 
 def test_known_difference_must_occur_exactly():
-    known = {"b": KnownDifference(expected="passed", actual="failed", evidence="_equip_hooks_x", reason="why")}
+    known = {
+        "b": KnownDifference(
+            expected="passed", actual="failed", evidence="_equip_hooks_x", reason="why"
+        )
+    }
     plain = _result({"a": "passed", "b": "passed"}, "plain")
-    inst = _result({"a": "passed", "b": "failed"}, "instrumented", {"b": "assert '_equip_hooks_x' in {...}"})
+    inst = _result(
+        {"a": "passed", "b": "failed"}, "instrumented", {"b": "assert '_equip_hooks_x' in {...}"}
+    )
     assert upstream.assert_same_outcomes(plain, inst, known) == ["b: passed -> failed: why"]
     # The same outcome change for another reason is not the known difference.
     other = _result({"a": "passed", "b": "failed"}, "instrumented", {"b": "TypeError"})
@@ -66,9 +88,16 @@ def test_known_difference_must_occur_exactly():
 def _run_support(runner_args: list[str], suite: Path, tmp_path: Path) -> dict:
     out = tmp_path / "outcomes.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHON"))}
-    env.update({"PYTHONPATH": str(upstream.SUPPORT), "EQUIP_E2E_OUTCOMES": str(out),
-                "EQUIP_E2E_MODULES": "json"})
-    proc = subprocess.run([sys.executable, *runner_args], cwd=suite, env=env, capture_output=True, text=True)
+    env.update(
+        {
+            "PYTHONPATH": str(upstream.SUPPORT),
+            "EQUIP_E2E_OUTCOMES": str(out),
+            "EQUIP_E2E_MODULES": "json",
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, *runner_args], cwd=suite, env=env, capture_output=True, text=True
+    )
     assert out.exists(), f"no outcomes written\n{proc.stdout}\n{proc.stderr}"
     data = json.loads(out.read_text())
     assert data["module_files"]["json"].endswith(os.path.join("json", "__init__.py"))
@@ -78,7 +107,8 @@ def _run_support(runner_args: list[str], suite: Path, tmp_path: Path) -> dict:
 def test_pytest_plugin_records_each_outcome(tmp_path):
     suite = tmp_path / "suite"
     suite.mkdir()
-    (suite / "test_demo.py").write_text(textwrap.dedent("""
+    (suite / "test_demo.py").write_text(
+        textwrap.dedent("""
         import pytest
 
         @pytest.fixture
@@ -103,11 +133,23 @@ def test_pytest_plugin_records_each_outcome(tmp_path):
         def test_teardown_error(broken_teardown): pass
         @pytest.mark.parametrize("x", [1, 2])
         def test_param(x): assert x == 1
-    """))
+    """)
+    )
     (suite / "test_broken.py").write_text("import no_such_module_anywhere\n")
-    data = _run_support(["-m", "pytest", "-p", "e2e_outcomes_plugin", "-p", "no:cacheprovider", "-q",
-                         "--continue-on-collection-errors"],
-                        suite, tmp_path)
+    data = _run_support(
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "e2e_outcomes_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--continue-on-collection-errors",
+        ],
+        suite,
+        tmp_path,
+    )
     assert data["outcomes"] == {
         "test_broken.py": "error",
         "test_demo.py::test_pass": "passed",
@@ -129,7 +171,8 @@ def test_unittest_runner_records_each_outcome(tmp_path):
     suite = tmp_path / "suite"
     (suite / "tests").mkdir(parents=True)
     (suite / "tests" / "__init__.py").write_text("")
-    (suite / "tests" / "test_demo.py").write_text(textwrap.dedent("""
+    (suite / "tests" / "test_demo.py").write_text(
+        textwrap.dedent("""
         import doctest, unittest
 
         def twice(x):
@@ -175,9 +218,12 @@ def test_unittest_runner_records_each_outcome(tmp_path):
             tests.addTests(Row(n) for n in range(3))
             tests.addTests(doctest.DocTestSuite(__name__))
             return tests
-    """))
+    """)
+    )
     (suite / "deselect.txt").write_text("tests.test_demo.Demo.test_deselected\n")
-    data = _run_support(["-m", "e2e_unittest_runner", "--deselect-file", "deselect.txt"], suite, tmp_path)
+    data = _run_support(
+        ["-m", "e2e_unittest_runner", "--deselect-file", "deselect.txt"], suite, tmp_path
+    )
     outcomes = data["outcomes"]
     assert outcomes == {
         "tests.test_demo.Demo.test_pass": "passed",
@@ -263,8 +309,9 @@ def test_run_from_source_tree_is_refused(tmp_path):
                 target = suite / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(z.read(name))
-    venv = upstream.make_test_venv("more-itertools", python,
-                                   [harness.download_wheel(pkg.name, pkg.version)], tmp_path / "venv")
+    venv = upstream.make_test_venv(
+        "more-itertools", python, [harness.download_wheel(pkg.name, pkg.version)], tmp_path / "venv"
+    )
     with pytest.raises(AssertionError, match="not from the venv's"):
         upstream.run_suite("more-itertools", venv, suite, label="shadowed")
 
@@ -275,11 +322,20 @@ def test_test_venv_has_wheel_pins_and_extra(tmp_path):
     python = harness.require_python("3.11")
     probe = upstream.build_module_wheel("e2e_probe", "EVENTS = []\n", tmp_path / "probe")
     from installer.sources import WheelFile
+
     with WheelFile.open(probe) as source:
         source.validate_record(validate_contents=True)
     pkg = upstream.UPSTREAM["click"]
-    venv = upstream.make_test_venv("click", python, [harness.download_wheel(pkg.name, pkg.version)],
-                                   tmp_path / "venv", extra=[probe])
-    out = venv.run("-c", "import e2e_probe, click, pytest, importlib.metadata as m; "
-                         "print(e2e_probe.EVENTS, m.version('click'), pytest.__version__)").stdout.split()
+    venv = upstream.make_test_venv(
+        "click",
+        python,
+        [harness.download_wheel(pkg.name, pkg.version)],
+        tmp_path / "venv",
+        extra=[probe],
+    )
+    out = venv.run(
+        "-c",
+        "import e2e_probe, click, pytest, importlib.metadata as m; "
+        "print(e2e_probe.EVENTS, m.version('click'), pytest.__version__)",
+    ).stdout.split()
     assert out == ["[]", "8.1.7", "8.3.5"]

@@ -17,9 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import harness
+import pytest
 import upstream
 
 PYTHON = "3.11"
@@ -45,7 +44,9 @@ def _calls_seen(calls_dir: Path, modules: tuple[str, ...]) -> dict[str, dict[str
 @pytest.mark.upstream
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ACCEPTANCE + ALSO)
-def test_suite_outcomes_unchanged_by_default_preset(name, instrumented_wheels, tmp_path, tmp_path_factory):
+def test_suite_outcomes_unchanged_by_default_preset(
+    name, instrumented_wheels, tmp_path, tmp_path_factory
+):
     python = harness.require_python(PYTHON)
     pkg = upstream.UPSTREAM[name]
     plain = upstream.plain_result(name, python, tmp_path_factory)
@@ -55,7 +56,10 @@ def test_suite_outcomes_unchanged_by_default_preset(name, instrumented_wheels, t
     calls_dir = tmp_path / "calls"
     calls_dir.mkdir()
     instrumented = upstream.run_suite(
-        name, venv, suite, label="instrumented",
+        name,
+        venv,
+        suite,
+        label="instrumented",
         env={"EQUIP_CALLS_FILE": str(calls_dir / "calls-{pid}.json")},
     )
     print(plain.summary())
@@ -70,7 +74,9 @@ def test_suite_outcomes_unchanged_by_default_preset(name, instrumented_wheels, t
     )
 
     passed = plain.counts().get("passed", 0)
-    assert passed >= 0.9 * len(plain.outcomes), f"the plain suite mostly did not pass: {plain.summary()}"
+    assert passed >= 0.9 * len(plain.outcomes), (
+        f"the plain suite mostly did not pass: {plain.summary()}"
+    )
     applied = upstream.assert_same_outcomes(plain, instrumented, pkg.known_differences)
     if applied:
         pytest.xfail("known difference(s), every other test identical: " + "; ".join(applied))

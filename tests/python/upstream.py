@@ -67,10 +67,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from packaging.requirements import Requirement
-
 import harness
 from harness import Venv
+from packaging.requirements import Requirement
 
 SUPPORT = Path(__file__).resolve().parent / "upstream_support"
 WHEELHOUSE = harness.CACHE / "wheelhouse"
@@ -133,9 +132,15 @@ class UpstreamPackage:
         under test itself left out (its wheel is installed instead)."""
         pins = (PYTEST_PINS if self.runner == "pytest" else ()) + self.pins
         overrides = self.pin_overrides.get(minor, {})
-        env = {"python_version": minor, "python_full_version": f"{minor}.0",
-               "implementation_name": "cpython", "platform_python_implementation": "CPython",
-               "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+        env = {
+            "python_version": minor,
+            "python_full_version": f"{minor}.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+        }
         out = []
         for pin in pins:
             req = Requirement(pin)
@@ -157,12 +162,18 @@ class UpstreamPackage:
 #: Use ``pin_overrides`` if a pin ever has to differ by version.
 UPSTREAM: dict[str, UpstreamPackage] = {
     "six": UpstreamPackage(
-        name="six", version="1.16.0", modules=("six",), runner="pytest",
+        name="six",
+        version="1.16.0",
+        modules=("six",),
+        runner="pytest",
         copy=("test_six.py", "setup.cfg"),
         args=("test_six.py",),
     ),
     "attrs": UpstreamPackage(
-        name="attrs", version="24.2.0", modules=("attr", "attrs"), runner="pytest",
+        name="attrs",
+        version="24.2.0",
+        modules=("attr", "attrs"),
+        runner="pytest",
         # conftest.py is the root one (fixtures, Hypothesis profile, collect_ignore);
         # pyproject.toml holds [tool.pytest.ini_options] (strict xfail, filterwarnings).
         copy=("conftest.py", "pyproject.toml", "tests"),
@@ -180,7 +191,10 @@ UPSTREAM: dict[str, UpstreamPackage] = {
         hypothesis=True,
     ),
     "click": UpstreamPackage(
-        name="click", version="8.1.7", modules=("click",), runner="pytest",
+        name="click",
+        version="8.1.7",
+        modules=("click",),
+        runner="pytest",
         # setup.cfg holds [tool:pytest] (testpaths, filterwarnings = error);
         # tests/test_utils.py::test_expand_args globs the cwd for *.cfg and **/conf.py,
         # so docs/conf.py comes along as data.
@@ -188,19 +202,28 @@ UPSTREAM: dict[str, UpstreamPackage] = {
         args=("tests",),
     ),
     "packaging": UpstreamPackage(
-        name="packaging", version="24.2", modules=("packaging",), runner="pytest",
+        name="packaging",
+        version="24.2",
+        modules=("packaging",),
+        runner="pytest",
         copy=("tests",),
         args=("tests",),
         pins=("pretend==1.0.9",),
     ),
     "idna": UpstreamPackage(
-        name="idna", version="3.10", modules=("idna",), runner="unittest",
+        name="idna",
+        version="3.10",
+        modules=("idna",),
+        runner="unittest",
         # unittest, as upstream runs it: tests/test_idna_uts46.py builds one test per row
         # of IdnaTestV2.txt in load_tests, which pytest would not run.
         copy=("tests",),
     ),
     "more-itertools": UpstreamPackage(
-        name="more-itertools", version="10.5.0", modules=("more_itertools",), runner="unittest",
+        name="more-itertools",
+        version="10.5.0",
+        modules=("more_itertools",),
+        runner="unittest",
         # unittest, as upstream's tox.ini runs it: load_tests adds the doctests of
         # more_itertools.more and .recipes, which pytest would not run.
         copy=("tests",),
@@ -216,7 +239,9 @@ def _package(name: str) -> UpstreamPackage:
     try:
         return UPSTREAM[name]
     except KeyError:
-        raise KeyError(f"no upstream suite is defined for {name!r}; known: {sorted(UPSTREAM)}") from None
+        raise KeyError(
+            f"no upstream suite is defined for {name!r}; known: {sorted(UPSTREAM)}"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,8 +298,12 @@ def prepare_suite(name: str, workdir: Path) -> Path:
 @functools.lru_cache(maxsize=None)
 def python_minor(python: Path) -> str:
     """``"3.11"`` for a CPython 3.11 interpreter."""
-    out = subprocess.run([str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [str(python), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return out.stdout.strip()
 
 
@@ -318,13 +347,26 @@ def ensure_wheelhouse(python: Path, requirements: list[str]) -> Path:
             else:
                 target = []
             proc = subprocess.run(
-                [*pip, "download", "--disable-pip-version-check", *target,
-                 "--no-deps", "--only-binary", ":all:", "--dest", str(wheelhouse), *missing],
-                capture_output=True, text=True,
+                [
+                    *pip,
+                    "download",
+                    "--disable-pip-version-check",
+                    *target,
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    "--dest",
+                    str(wheelhouse),
+                    *missing,
+                ],
+                capture_output=True,
+                text=True,
             )
             if proc.returncode != 0:
-                raise RuntimeError(f"pip download {' '.join(missing)} failed on {python}:\n"
-                                   f"{proc.stdout}\n{proc.stderr}")
+                raise RuntimeError(
+                    f"pip download {' '.join(missing)} failed on {python}:\n"
+                    f"{proc.stdout}\n{proc.stderr}"
+                )
             still = [r for r in missing if not _have(wheelhouse, r)]
             if still:
                 raise RuntimeError(f"pip download left {still} missing in {wheelhouse}")
@@ -342,9 +384,17 @@ def make_test_venv(name: str, python: Path, wheel_paths, dest: Path, extra=()) -
     requirements = pkg.requirements(python_minor(python))
     wheelhouse = ensure_wheelhouse(python, requirements)
     venv = Venv.create_with_uv(python, Path(dest))
-    venv.uv_install("--no-index", "--find-links", str(wheelhouse),
-                    *map(str, wheel_paths), *map(str, extra), *requirements)
-    version = venv.run("-c", f"import importlib.metadata as m; print(m.version({pkg.name!r}))").stdout.strip()
+    venv.uv_install(
+        "--no-index",
+        "--find-links",
+        str(wheelhouse),
+        *map(str, wheel_paths),
+        *map(str, extra),
+        *requirements,
+    )
+    version = venv.run(
+        "-c", f"import importlib.metadata as m; print(m.version({pkg.name!r}))"
+    ).stdout.strip()
     if version.split("+")[0] != pkg.version:
         raise AssertionError(f"{name} {version} installed in {dest}, expected {pkg.version}")
     return venv
@@ -355,7 +405,9 @@ def build_module_wheel(module: str, source: str, dest_dir: Path, version: str = 
     is its text), e.g. a probe module to pass as ``extra`` to ``make_test_venv``."""
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
-    return harness.build_wheel(dest_dir, re.sub(r"[-_.]+", "_", module), version, {f"{module}.py": source})
+    return harness.build_wheel(
+        dest_dir, re.sub(r"[-_.]+", "_", module), version, {f"{module}.py": source}
+    )
 
 
 def site_packages(venv: Venv) -> Path:
@@ -399,13 +451,18 @@ class SuiteResult:
 
 
 def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "PYTHON", "EQUIP_", "VIRTUAL_ENV", "COV_", "HYPOTHESIS"))}
-    env.update({
-        "PYTHONHASHSEED": "0",  # the same set orders in every run compared
-        "PYTHONPATH": str(SUPPORT),
-        "NO_COLOR": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "PYTHON", "EQUIP_", "VIRTUAL_ENV", "COV_", "HYPOTHESIS"))
+    }
+    env.update(
+        {
+            "PYTHONHASHSEED": "0",  # the same set orders in every run compared
+            "PYTHONPATH": str(SUPPORT),
+            "NO_COLOR": "1",
+        }
+    )
     extra = dict(extra or {})
     if extra.get("PYTHONPATH"):
         extra["PYTHONPATH"] = os.pathsep.join([str(SUPPORT), extra["PYTHONPATH"]])
@@ -413,9 +470,15 @@ def _clean_env(extra: dict[str, str] | None) -> dict[str, str]:
     return env
 
 
-def run_suite(name: str, venv: Venv, suite_dir: Path, env: dict[str, str] | None = None,
-              label: str = "", timeout: float = SUITE_TIMEOUT,
-              hypothesis_max_examples: int | None = None) -> SuiteResult:
+def run_suite(
+    name: str,
+    venv: Venv,
+    suite_dir: Path,
+    env: dict[str, str] | None = None,
+    label: str = "",
+    timeout: float = SUITE_TIMEOUT,
+    hypothesis_max_examples: int | None = None,
+) -> SuiteResult:
     """Runs ``name``'s upstream suite from ``suite_dir`` (made by ``prepare_suite``) with
     ``venv``'s interpreter and returns the per-test outcomes. ``env`` is added to a clean
     environment (no inherited PYTEST_*/PYTHON*/EQUIP_* variables). For suites using
@@ -436,40 +499,73 @@ def run_suite(name: str, venv: Venv, suite_dir: Path, env: dict[str, str] | None
             run_env["EQUIP_E2E_HYPOTHESIS"] = "1"
             if hypothesis_max_examples is not None:
                 run_env["EQUIP_E2E_HYPOTHESIS_MAX_EXAMPLES"] = str(int(hypothesis_max_examples))
-        cmd = [str(venv.python), "-m", "pytest", "-p", "e2e_outcomes_plugin",
-               "-p", "no:cacheprovider", "-q", "--color=no", "-o", "console_output_style=classic",
-               # A module that fails to import is one "error"; the other modules still run.
-               "--continue-on-collection-errors",
-               f"--basetemp={out_dir / 'basetemp'}", "--rootdir", str(suite_dir)]
+        cmd = [
+            str(venv.python),
+            "-m",
+            "pytest",
+            "-p",
+            "e2e_outcomes_plugin",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--color=no",
+            "-o",
+            "console_output_style=classic",
+            # A module that fails to import is one "error"; the other modules still run.
+            "--continue-on-collection-errors",
+            f"--basetemp={out_dir / 'basetemp'}",
+            "--rootdir",
+            str(suite_dir),
+        ]
         for test_id in pkg.deselect:
             cmd += ["--deselect", test_id]
         cmd += list(pkg.args)
     elif pkg.runner == "unittest":
         deselect_file = out_dir / "deselect.txt"
         deselect_file.write_text("".join(f"{t}\n" for t in pkg.deselect))
-        cmd = [str(venv.python), "-m", "e2e_unittest_runner", "--deselect-file", str(deselect_file),
-               *pkg.args]
+        cmd = [
+            str(venv.python),
+            "-m",
+            "e2e_unittest_runner",
+            "--deselect-file",
+            str(deselect_file),
+            *pkg.args,
+        ]
     else:
         raise ValueError(f"unknown runner {pkg.runner!r}")
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, cwd=suite_dir, env=run_env, capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=suite_dir, env=run_env, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
-        raise AssertionError(f"{name} suite ({label}) did not finish in {timeout}s:\n"
-                             f"{_tail(exc.stdout)}\n{_tail(exc.stderr)}") from None
+        raise AssertionError(
+            f"{name} suite ({label}) did not finish in {timeout}s:\n"
+            f"{_tail(exc.stdout)}\n{_tail(exc.stderr)}"
+        ) from None
     duration = time.monotonic() - start
     if not outcomes_file.exists():
-        raise AssertionError(f"{name} suite ({label}) wrote no outcomes; exit {proc.returncode}\n"
-                             f"{' '.join(cmd)}\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}")
+        raise AssertionError(
+            f"{name} suite ({label}) wrote no outcomes; exit {proc.returncode}\n"
+            f"{' '.join(cmd)}\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}"
+        )
     data = json.loads(outcomes_file.read_text())
     result = SuiteResult(
-        name=name, python=python_minor(venv.python), label=label, returncode=proc.returncode,
-        outcomes=data["outcomes"], details=data["details"], module_files=data["module_files"],
-        stdout=proc.stdout, stderr=proc.stderr, duration=duration,
+        name=name,
+        python=python_minor(venv.python),
+        label=label,
+        returncode=proc.returncode,
+        outcomes=data["outcomes"],
+        details=data["details"],
+        module_files=data["module_files"],
+        stdout=proc.stdout,
+        stderr=proc.stderr,
+        duration=duration,
     )
     if not result.outcomes:
-        raise AssertionError(f"{name} suite ({label}) ran no test\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}")
+        raise AssertionError(
+            f"{name} suite ({label}) ran no test\n{_tail(proc.stdout)}\n{_tail(proc.stderr)}"
+        )
     _check_module_files(result, site_packages(venv))
     return result
 
@@ -485,7 +581,9 @@ def _check_module_files(result: SuiteResult, purelib: Path) -> None:
             ) from None
     missing = set(_package(result.name).modules) - set(result.module_files)
     if missing:
-        raise AssertionError(f"{result.name} suite ({result.label}) did not report {sorted(missing)}")
+        raise AssertionError(
+            f"{result.name} suite ({result.label}) did not report {sorted(missing)}"
+        )
 
 
 def _tail(text: str | bytes | None, lines: int = 60) -> str:
@@ -512,9 +610,12 @@ def outcome_differences(expected: SuiteResult, actual: SuiteResult) -> dict[str,
     return diffs
 
 
-def assert_same_outcomes(expected: SuiteResult, actual: SuiteResult,
-                         known: dict[str, KnownDifference] | None = None,
-                         max_shown: int = 30) -> list[str]:
+def assert_same_outcomes(
+    expected: SuiteResult,
+    actual: SuiteResult,
+    known: dict[str, KnownDifference] | None = None,
+    max_shown: int = 30,
+) -> list[str]:
     """Fails unless both runs have the same outcome for every test id, apart from the
     ``known`` differences (test id -> KnownDifference), each of which must show up exactly
     as described (same outcomes, its evidence in the actual run's failure text): a known
@@ -526,7 +627,11 @@ def assert_same_outcomes(expected: SuiteResult, actual: SuiteResult,
     problems, applied = [], []
     for test_id, (a, b) in diffs.items():
         k = known.get(test_id)
-        if k is not None and (a, b) == (k.expected, k.actual) and k.evidence in actual.details.get(test_id, ""):
+        if (
+            k is not None
+            and (a, b) == (k.expected, k.actual)
+            and k.evidence in actual.details.get(test_id, "")
+        ):
             applied.append(f"{test_id}: {a} -> {b}: {k.reason}")
         else:
             problems.append(test_id)
@@ -534,13 +639,19 @@ def assert_same_outcomes(expected: SuiteResult, actual: SuiteResult,
     if not problems and not stale:
         return applied
     name_a, name_b = expected.label or "expected", actual.label or "actual"
-    message = [f"{len(problems)} test(s) differ between {expected.summary()} and {actual.summary()}:"]
-    message += [f"{t}: {name_a} {diffs[t][0]}, {name_b} {diffs[t][1]}" for t in problems[:max_shown]]
+    message = [
+        f"{len(problems)} test(s) differ between {expected.summary()} and {actual.summary()}:"
+    ]
+    message += [
+        f"{t}: {name_a} {diffs[t][0]}, {name_b} {diffs[t][1]}" for t in problems[:max_shown]
+    ]
     if len(problems) > max_shown:
         message.append(f"... and {len(problems) - max_shown} more")
     for t in stale:
-        message.append(f"known difference no longer seen (remove it from UPSTREAM): {t}: "
-                       f"{name_a} {expected.outcomes.get(t, '<not run>')}, {name_b} {actual.outcomes.get(t, '<not run>')}")
+        message.append(
+            f"known difference no longer seen (remove it from UPSTREAM): {t}: "
+            f"{name_a} {expected.outcomes.get(t, '<not run>')}, {name_b} {actual.outcomes.get(t, '<not run>')}"
+        )
     for test_id in (problems + stale)[:5]:
         for result in (expected, actual):
             detail = result.details.get(test_id)
@@ -561,18 +672,32 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def baseline_result(name: str, python: Path, wheel_paths, tmp_path_factory, extra=(),
-                    env: dict[str, str] | None = None,
-                    hypothesis_max_examples: int | None = None, label: str = "plain") -> SuiteResult:
+def baseline_result(
+    name: str,
+    python: Path,
+    wheel_paths,
+    tmp_path_factory,
+    extra=(),
+    env: dict[str, str] | None = None,
+    hypothesis_max_examples: int | None = None,
+    label: str = "plain",
+) -> SuiteResult:
     """The suite's result with ``wheel_paths`` (and ``extra``) installed on ``python``,
     computed once per test session for the same inputs (wheel contents by sha256) and
     reused: stored as JSON under the session's base temp dir behind a file lock, so
     pytest-xdist workers share it too. Use it for the reference side of a comparison."""
-    key_data = json.dumps([
-        name, str(python), [_sha256(w) for w in wheel_paths], [str(e) for e in extra],
-        sorted((env or {}).items()), hypothesis_max_examples, label,
-        _package(name).requirements(python_minor(python)),
-    ])
+    key_data = json.dumps(
+        [
+            name,
+            str(python),
+            [_sha256(w) for w in wheel_paths],
+            [str(e) for e in extra],
+            sorted((env or {}).items()),
+            hypothesis_max_examples,
+            label,
+            _package(name).requirements(python_minor(python)),
+        ]
+    )
     key = f"{_normalize(name)}-{python_minor(python)}-{hashlib.sha256(key_data.encode()).hexdigest()[:16]}"
     root = _session_root(tmp_path_factory) / "upstream-baselines"
     stored = root / f"{key}.json"
@@ -582,16 +707,19 @@ def baseline_result(name: str, python: Path, wheel_paths, tmp_path_factory, extr
         work = root / key
         suite = prepare_suite(name, work)
         venv = make_test_venv(name, python, wheel_paths, work / "venv", extra=extra)
-        result = run_suite(name, venv, suite, env=env, label=label,
-                           hypothesis_max_examples=hypothesis_max_examples)
+        result = run_suite(
+            name, venv, suite, env=env, label=label, hypothesis_max_examples=hypothesis_max_examples
+        )
         stored.write_text(json.dumps(dataclasses.asdict(result)))
         return result
 
 
-def plain_result(name: str, python: Path, tmp_path_factory,
-                 hypothesis_max_examples: int | None = None) -> SuiteResult:
+def plain_result(
+    name: str, python: Path, tmp_path_factory, hypothesis_max_examples: int | None = None
+) -> SuiteResult:
     """``baseline_result`` for the plain pinned wheel downloaded from PyPI."""
     pkg = _package(name)
     wheel = harness.download_wheel(pkg.name, pkg.version)
-    return baseline_result(name, python, [wheel], tmp_path_factory,
-                           hypothesis_max_examples=hypothesis_max_examples)
+    return baseline_result(
+        name, python, [wheel], tmp_path_factory, hypothesis_max_examples=hypothesis_max_examples
+    )

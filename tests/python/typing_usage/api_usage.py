@@ -30,8 +30,13 @@ from equip_wheel import (
 
 
 def configs(path: os.PathLike[str]) -> List[Config]:
-    found = [load_config(), load_config(path), load_config("equip.toml"),
-             load_config(preset="calls"), load_config(text='preset = "calls"\n')]
+    found = [
+        load_config(),
+        load_config(path),
+        load_config("equip.toml"),
+        load_config(preset="calls"),
+        load_config(text='preset = "calls"\n'),
+    ]
     for c in found:
         origin: str = c.origin
         digest: str = c.sha256
@@ -48,21 +53,41 @@ def configs(path: os.PathLike[str]) -> List[Config]:
 def summarize(report: Report) -> str:
     output: Optional[Path] = report.output
     sha: Optional[str] = report.output_sha256
-    lines = [str(report.input), str(output), str(sha), report.output_name, report.distribution,
-             report.version, report.output_version, report.hooks_module, str(report.dry_run)]
+    lines = [
+        str(report.input),
+        str(output),
+        str(sha),
+        report.output_name,
+        report.distribution,
+        report.version,
+        report.output_version,
+        report.hooks_module,
+        str(report.dry_run),
+    ]
     for m in report.modules:
         module: ModuleReport = m
         functions: List[str] = module.functions
         counts: int = module.probes + module.statements + module.statements_moved
         ni: NotInstrumented = module.not_instrumented
-        lines.append(f"{module.member} {module.module} {module.kind} {functions} {counts} {ni.lambdas}")
+        lines.append(
+            f"{module.member} {module.module} {module.kind} {functions} {counts} {ni.lambdas}"
+        )
     for s in report.skipped:
         skipped: Skipped = s
         lines.append(f"{skipped.member}: {skipped.reason}")
     totals: Totals = report.totals
-    lines.append(str(totals.modules + totals.functions + totals.probes + totals.statements
-                     + totals.statements_moved + totals.skipped
-                     + totals.not_instrumented.comprehensions + totals.not_instrumented.class_bodies))
+    lines.append(
+        str(
+            totals.modules
+            + totals.functions
+            + totals.probes
+            + totals.statements
+            + totals.statements_moved
+            + totals.skipped
+            + totals.not_instrumented.comprehensions
+            + totals.not_instrumented.class_bodies
+        )
+    )
     warnings: List[str] = report.warnings + report.notices
     data: Dict[str, Any] = report.to_dict()
     return "\n".join(lines + warnings + [str(data)])
