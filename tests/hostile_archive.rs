@@ -7,7 +7,6 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use base64::Engine;
 use common::*;
@@ -621,35 +620,6 @@ fn bomb_wheel(mib: usize, declared: Option<u32>) -> Vec<u8> {
     entries.insert(0, bomb);
     entries.push(Raw::new(RECORD, record.as_bytes(), true));
     assemble(&entries)
-}
-
-/// Runs the binary and returns (exit code, stderr, peak RSS of the child in bytes).
-fn run_measured(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, u64) {
-    let stderr_path = dir.join("stderr.txt");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_equip-wheel"));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr_path).unwrap());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid);
-    std::mem::forget(child);
-    assert!(libc::WIFEXITED(status), "killed by a signal: {status}");
-    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
-    std::fs::remove_file(&stderr_path).unwrap();
-    // Linux reports ru_maxrss in KiB.
-    (
-        libc::WEXITSTATUS(status),
-        stderr,
-        usage.ru_maxrss as u64 * 1024,
-    )
 }
 
 /// Peak RSS allowed for reading a bomb: the tool itself plus a few chunks, far below the

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -157,4 +157,34 @@ pub fn read_zip(path: &Path) -> Vec<(String, Option<u32>, Vec<u8>)> {
             (f.name().unwrap().to_string(), f.unix_mode(), data)
         })
         .collect()
+}
+
+/// Runs the binary in `dir` with `env` added and returns (exit code, stderr, peak RSS of the
+/// child in bytes, from `wait4`: the measure memory bounds are checked with).
+pub fn run_measured(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, u64) {
+    let stderr_path = dir.join("stderr.txt");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_equip-wheel"));
+    cmd.args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr_path).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid);
+    std::mem::forget(child);
+    assert!(libc::WIFEXITED(status), "killed by a signal: {status}");
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    std::fs::remove_file(&stderr_path).unwrap();
+    // Linux reports ru_maxrss in KiB.
+    (
+        libc::WEXITSTATUS(status),
+        stderr,
+        usage.ru_maxrss as u64 * 1024,
+    )
 }
