@@ -471,6 +471,19 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                 Expr::Await(_) if !self.is_async() => {
                     self.fail(expr.start(), "'await' outside async function");
                 }
+                Expr::Call(call) => {
+                    let mut seen = std::collections::HashSet::new();
+                    for keyword in call.arguments.keywords.iter() {
+                        if let Some(name) = &keyword.arg
+                            && !seen.insert(name.as_str())
+                        {
+                            self.fail(
+                                keyword.start(),
+                                format!("keyword argument repeated: {name}"),
+                            );
+                        }
+                    }
+                }
                 Expr::Name(n) => {
                     if n.id.as_str() == "__debug__" && !n.ctx.is_load() {
                         self.fail(expr.start(), "cannot assign to __debug__");
@@ -852,6 +865,7 @@ mod tests {
                 "no binding for nonlocal 'y' found",
             ),
             ("def f(a, b, a):\n    pass", "duplicate argument 'a'"),
+            ("print(sep=1, sep=2)", "keyword argument repeated: sep"),
             ("g = lambda x, *, x: x", "duplicate argument 'x'"),
             ("def f(a, /, *a):\n    pass", "duplicate argument 'a'"),
             ("# only a comment", "no statements"),
