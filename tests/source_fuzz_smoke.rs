@@ -153,3 +153,21 @@ fn rewritten_sources_parse_on_mutated_sources() {
         "{rewritten} of {total} rewritten: the mutations are too harsh"
     );
 }
+
+#[test]
+fn a_return_value_right_after_the_keyword_stays_the_value() {
+    // The smoke run found `return[1]` rewritten to `return__equip_exit__(([1]))`, a name.
+    let target = equip_wheel::source::ModuleTarget {
+        module: "pkg.mod",
+        file_name: "pkg/mod.py",
+        hooks_module: "_equip_hooks_pkg",
+    };
+    let source = b"def f():\n    return[1]\n\ndef g():\n    return\"s\"\n";
+    let out = equip_wheel::source::instrument(source, target, &fuzz_config())
+        .unwrap()
+        .new_bytes
+        .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(!text.contains("return__equip"), "{text}");
+    assert_eq!(text.matches("return __equip_exit__(").count(), 2, "{text}");
+}
