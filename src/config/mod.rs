@@ -724,6 +724,19 @@ fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
                     ruff_python_ast::Stmt::Import(_) | ruff_python_ast::Stmt::ImportFrom(_)
                 )
             });
+        let future = parsed.suite().iter().any(|s| {
+            matches!(s, ruff_python_ast::Stmt::ImportFrom(i)
+                if i.module.as_ref().is_some_and(|m| m.as_str() == "__future__"))
+        });
+        if future {
+            return Err(located(
+                src,
+                stmt.span(),
+                &key,
+                "`from __future__` imports must begin a file; the hooks module cannot take them"
+                    .into(),
+            ));
+        }
         if !all_imports {
             return Err(located(
                 src,
@@ -736,10 +749,10 @@ fn validate_hooks(raw: &RawHooks, src: &Source) -> Result<Hooks, ConfigError> {
     }
     let setup = match &raw.setup {
         Some(s) => {
-            ruff_python_parser::parse_module(s.get_ref()).map_err(|e| {
-                let (l, c) = snippet::line_col(s.get_ref(), e.location.start().into());
+            snippet::check_setup(s.get_ref()).map_err(|(offset, message)| {
+                let (l, c) = snippet::line_col(s.get_ref(), offset.into());
                 let (line, col) = snippet_position(src.text, s.span().start, l, c);
-                ConfigError::new(src.origin, format!("invalid Python: {}", e.error))
+                ConfigError::new(src.origin, message)
                     .with_key("hooks.setup")
                     .at(line, col)
             })?;

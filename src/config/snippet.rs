@@ -95,29 +95,7 @@ fn compile_parsed(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
             message,
         }
     };
-    let parsed = crate::source::depth::parse_module_within(text, MAX_SNIPPET_NESTING)
-        .map_err(|(offset, message)| at(offset, format!("invalid Python: {message}")))?;
-    // Brackets add no tree levels, but CPython's parsers refuse deep nesting of them.
-    let mut brackets = 0usize;
-    for token in parsed.tokens().iter() {
-        use ruff_python_ast::token::TokenKind as T;
-        match token.kind() {
-            T::Lpar | T::Lsqb | T::Lbrace => {
-                brackets += 1;
-                if brackets > MAX_SNIPPET_NESTING {
-                    return Err(at(
-                        token.start(),
-                        format!(
-                            "invalid Python: too many nested parentheses (more than \
-                             {MAX_SNIPPET_NESTING})"
-                        ),
-                    ));
-                }
-            }
-            T::Rpar | T::Rsqb | T::Rbrace => brackets = brackets.saturating_sub(1),
-            _ => {}
-        }
-    }
+    let parsed = parse_bounded(text).map_err(|(offset, message)| at(offset, message))?;
     let suite = parsed.suite();
     if suite.is_empty() {
         return Err(at(
@@ -210,6 +188,45 @@ enum ScopeKind {
     Hook,
     Function { is_async: bool },
     Class,
+}
+
+/// Parses snippet-sized Python with the nesting limits the compilers share (tree depth and
+/// brackets, at most [`MAX_SNIPPET_NESTING`]); errors are the byte offset and the message.
+fn parse_bounded(
+    text: &str,
+) -> Result<ruff_python_parser::Parsed<ruff_python_ast::ModModule>, (TextSize, String)> {
+    let parsed = crate::source::depth::parse_module_within(text, MAX_SNIPPET_NESTING)
+        .map_err(|(offset, message)| (offset, format!("invalid Python: {message}")))?;
+    // Brackets add no tree levels, but CPython's parsers refuse deep nesting of them.
+    let mut brackets = 0usize;
+    for token in parsed.tokens().iter() {
+        use ruff_python_ast::token::TokenKind as T;
+        match token.kind() {
+            T::Lpar | T::Lsqb | T::Lbrace => {
+                brackets += 1;
+                if brackets > MAX_SNIPPET_NESTING {
+                    return Err((
+                        token.start(),
+                        format!(
+                            "invalid Python: too many nested parentheses (more than \
+                             {MAX_SNIPPET_NESTING})"
+                        ),
+                    ));
+                }
+            }
+            T::Rpar | T::Rsqb | T::Rbrace => brackets = brackets.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(parsed)
+}
+
+/// Checks `hooks.setup`, statements run once at the top of the hooks module, as a snippet is
+/// checked: it parses within the nesting limits and has none of the constructs CPython's
+/// compiler refuses there (see [`check_compiles`]). Errors are the byte offset and the message.
+pub fn check_setup(text: &str) -> Result<(), (TextSize, String)> {
+    let parsed = parse_bounded(text)?;
+    check_compiles(parsed.suite())
 }
 
 /// Rejects what the parser accepts but CPython's compiler (symbol table and code generator)
@@ -338,6 +355,19 @@ fn check_compiles(suite: &[Stmt]) -> Result<(), (TextSize, String)> {
                 return;
             }
             let hook = self.kind() == ScopeKind::Hook;
+            let starred_alone = match stmt {
+                Stmt::Assign(a) => a.targets.iter().find(|t| t.is_starred_expr()),
+                Stmt::AugAssign(a) => Some(&*a.target).filter(|t| t.is_starred_expr()),
+                Stmt::AnnAssign(a) => Some(&*a.target).filter(|t| t.is_starred_expr()),
+                _ => None,
+            };
+            if let Some(target) = starred_alone {
+                self.fail(
+                    target.start(),
+                    "starred assignment target must be in a list or tuple",
+                );
+                return;
+            }
             match stmt {
                 Stmt::FunctionDef(f) => {
                     self.use_name(&f.name);
@@ -866,6 +896,7 @@ mod tests {
             ),
             ("def f(a, b, a):\n    pass", "duplicate argument 'a'"),
             ("print(sep=1, sep=2)", "keyword argument repeated: sep"),
+            ("*x = y", "starred assignment target"),
             ("g = lambda x, *, x: x", "duplicate argument 'x'"),
             ("def f(a, /, *a):\n    pass", "duplicate argument 'a'"),
             ("# only a comment", "no statements"),
