@@ -3,6 +3,10 @@
 //! mutated deterministically (byte flips, insertions, deletions, truncations). The real
 //! coverage-guided runs are `scripts/fuzz.sh` (cargo fuzz, nightly).
 
+mod common;
+
+use common::Rng;
+
 mod pyc_common;
 
 use std::path::PathBuf;
@@ -32,20 +36,6 @@ fn seeds() -> Vec<Vec<u8>> {
         out.push(std::fs::read(dest).unwrap());
     }
     out
-}
-
-/// xorshift64*: deterministic mutations.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {

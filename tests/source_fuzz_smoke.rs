@@ -5,22 +5,12 @@
 //! repeated, swapped or re-indented, Python keywords and brackets inserted, bytes flipped).
 //! The real coverage-guided run is `scripts/fuzz.sh` (cargo fuzz, nightly).
 
+mod common;
+
+use common::Rng;
+
 use equip_wheel::bytecode::fuzzing::fuzz_config;
 use equip_wheel::source::fuzzing::rewrite_any;
-
-/// xorshift64*: deterministic mutations.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const TOKENS: &[&str] = &[
     "return",

@@ -11,20 +11,6 @@ use std::io::Write;
 use common::*;
 use equip_wheel::wheel::fuzzing::{read_wheel, record_round_trip};
 
-/// xorshift64*: deterministic mutations.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     let mut d = seed.to_vec();
     for _ in 0..1 + rng.below(4) {

@@ -188,3 +188,17 @@ pub fn run_measured(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, St
         usage.ru_maxrss as u64 * 1024,
     )
 }
+
+/// xorshift64*: the deterministic random numbers the fuzz smoke tests mutate seeds with.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
