@@ -20,7 +20,7 @@ use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata::{self, PythonVersion, RequiresPython};
 use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
 use crate::wheel::writer::{
-    Content, Deflated, OutputMember, Timestamps, WriteOptions, deflate, write_wheel,
+    Content, Deflated, OutputMember, Timestamps, WriteOptions, deflate_within, write_wheel,
 };
 
 /// The oldest Python the instrumented code runs on: the generated `.py` code uses assignment
@@ -287,7 +287,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             {
                 let time = timestamps.apply(m.modified);
                 let name = naming.rename(&m.name);
-                let d = deflate(&name, bytes, m.permissions.unwrap_or(0o644), time)
+                let d = deflate_within(&name, bytes, m.permissions.unwrap_or(0o644), time, &limits)
                     .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
                 r.outcome = Outcome::Deflated(d);
             }

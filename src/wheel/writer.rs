@@ -67,9 +67,10 @@ pub fn deflate(
     deflate_within(name, data, permissions, modified, &limits)
 }
 
-/// [`deflate`] under explicit `limits`: the member is stored uncompressed when deflating
-/// it would exceed `limits`' compression ratio.
-fn deflate_within(
+/// [`deflate`] under explicit `limits` (those the input was read with, so that both sides of
+/// a run agree): the member is stored uncompressed when deflating it would exceed `limits`'
+/// compression ratio.
+pub fn deflate_within(
     name: &str,
     data: &[u8],
     permissions: u32,
