@@ -1118,9 +1118,9 @@ impl<'p, 't> Injector<'p, 't> {
     /// of a `finally` body) between the statement's own instructions and the return
     /// instruction, which takes the line of the last cleanup instruction (3.8 and 3.9 keep
     /// the statement's line on it). Walking back from `r`, this skips that cleanup: a
-    /// constant loaded after it, then any run of `__exit__` calls (`[SWAP 2 | ROT_TWO]
-    /// LOAD_CONST None ×3 | LOAD_CONST None DUP_TOP DUP_TOP, CALL, [await], POP_TOP`, all on
-    /// the `with` line) and of `finally` bodies (the instructions of a `finally` handler,
+    /// constant loaded after it, then any run of `__exit__` calls (`[SWAP 2 | ROT_TWO | 3.14+
+    /// SWAP 3 SWAP 2] LOAD_CONST None ×3 | LOAD_CONST None DUP_TOP DUP_TOP, CALL, [await],
+    /// POP_TOP`, all on the `with` line; 3.15 loads `None` with `LOAD_COMMON_CONSTANT`) and of `finally` bodies (the instructions of a `finally` handler,
     /// which the compiler duplicates for the normal path); the first instruction before
     /// them carries the statement's line. A return with no such cleanup before it keeps its
     /// own line.
@@ -1136,7 +1136,13 @@ impl<'p, 't> Injector<'p, 't> {
         let name = |i: usize| self.table.info(ins[i].op).name;
         let finally_bodies = &cleanup.finally_bodies;
         let mut k = at; // the cleanup ends before instruction `k`
-        if k >= 2 && name(k) == "RETURN_VALUE" && name(k - 1) == "LOAD_CONST" {
+        if k >= 2
+            && name(k) == "RETURN_VALUE"
+            && matches!(
+                name(k - 1),
+                "LOAD_CONST" | "LOAD_SMALL_INT" | "LOAD_COMMON_CONSTANT"
+            )
+        {
             k -= 1; // a constant is loaded after the cleanup
         }
         let mut skipped = false;
@@ -1178,7 +1184,8 @@ impl<'p, 't> Injector<'p, 't> {
             .map(Vec::len)
     }
 
-    /// Where the pops of `for` iterators (`[SWAP 2 | ROT_TWO] POP_TOP` each) that end right
+    /// Where the pops of `for` iterators (`[SWAP 2 | ROT_TWO] POP_TOP` each, 3.15
+    /// `SWAP 3 POP_TOP POP_TOP`) that end right
     /// before `k` start, when `with`/`finally` cleanup ends right before them.
     fn loop_pops_before_cleanup(&self, k: usize, cleanup: &CleanupShapes) -> Option<usize> {
         let ins = &self.body.instrs;
@@ -1189,7 +1196,10 @@ impl<'p, 't> Injector<'p, 't> {
                 return None;
             }
             j -= 1;
-            if j > 0 && (name(j - 1) == "ROT_TWO" || (name(j - 1) == "SWAP" && ins[j - 1].arg == 2))
+            // 3.15 keeps two stack items per `for` loop: `SWAP 3 POP_TOP POP_TOP`.
+            if j > 0
+                && (name(j - 1) == "ROT_TWO"
+                    || (name(j - 1) == "SWAP" && matches!(ins[j - 1].arg, 2 | 3)))
             {
                 j -= 1;
             }
@@ -1286,6 +1296,8 @@ impl<'p, 't> Injector<'p, 't> {
                 "CALL" | "CALL_FUNCTION" => break c,
                 "GET_AWAITABLE"
                 | "LOAD_CONST"
+                | "LOAD_COMMON_CONSTANT"
+                | "PUSH_NULL"
                 | "SEND"
                 | "YIELD_VALUE"
                 | "YIELD_FROM"
@@ -1295,7 +1307,11 @@ impl<'p, 't> Injector<'p, 't> {
                 _ => return None,
             }
         };
-        let load_none = |i: usize| name(i) == "LOAD_CONST" && Some(ins[i].arg) == none;
+        let load_none = |i: usize| match name(i) {
+            "LOAD_CONST" => Some(ins[i].arg) == none,
+            "LOAD_COMMON_CONSTANT" => Some(ins[i].arg) == self.table.common_constant_none(),
+            _ => false,
+        };
         let mut start = if self.table.minor >= 11 {
             let precall = call > 0 && name(call - 1) == "PRECALL";
             let first = call.checked_sub(if precall { 4 } else { 3 })?;
@@ -1308,11 +1324,15 @@ impl<'p, 't> Injector<'p, 't> {
         if (start..call).any(|i| line(i) != Some(with_line)) {
             return None;
         }
-        if start > 0
-            && matches!(name(start - 1), "SWAP" | "ROT_TWO")
-            && line(start - 1) == Some(with_line)
-        {
-            start -= 1;
+        // The returned value is swapped below the exit (`SWAP 2`; 3.14+ `SWAP 3, SWAP 2`, the
+        // bound `__exit__` taking two stack slots).
+        for _ in 0..if self.table.minor >= 14 { 2 } else { 1 } {
+            if start > 0
+                && matches!(name(start - 1), "SWAP" | "ROT_TWO")
+                && line(start - 1) == Some(with_line)
+            {
+                start -= 1;
+            }
         }
         if start > 0 && name(start - 1) == "POP_BLOCK" && line(start - 1) == Some(with_line) {
             start -= 1;

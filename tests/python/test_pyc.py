@@ -8,6 +8,7 @@ must see enter, exit and error events, each exit/error with its own call's enter
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import harness
@@ -153,3 +154,22 @@ def test_pyc_and_py_builds_report_the_same_events(
         summaries[label] = counts
     # Per (event kind, module, qualname).
     assert summaries["pyc"] == summaries["py"]
+
+
+@pytest.mark.parametrize("minor", ["3.14", "3.15"])
+def test_none_common_constant_is_what_the_injector_assumes(minor: str) -> None:
+    """The `.pyc` injector recognizes `with` cleanup that loads `None` through
+    `LOAD_COMMON_CONSTANT 7` on 3.15 (and knows 3.14 cannot): the interpreter's own table."""
+    python = harness.require_python(minor)
+    out = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import opcode; c = opcode._common_constants; "
+            "print(c.index(None) if None in c else -1)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == {"3.14": "-1", "3.15": "7"}[minor]

@@ -183,6 +183,14 @@ impl OpTable {
         self.minor == 12
     }
 
+    /// The argument of `LOAD_COMMON_CONSTANT` that loads `None` (3.15+: the compiler loads
+    /// `None` that way, not with `LOAD_CONST`); `None` where it cannot (3.14's common
+    /// constants hold no `None`, earlier versions have no such instruction). Measured:
+    /// `opcode._common_constants.index(None)`.
+    pub fn common_constant_none(&self) -> Option<u32> {
+        (self.minor >= 15).then_some(7)
+    }
+
     /// Whether a subscript is `BINARY_OP 26` (3.14+) rather than `BINARY_SUBSCR`.
     pub fn subscript_is_binary_op(&self) -> bool {
         self.op("BINARY_SUBSCR").is_none()
