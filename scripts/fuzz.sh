@@ -6,10 +6,12 @@
 # from testwheels/ and the wheels in .cache/ (downloaded by the Python tests), if any; the
 # .py rewriter's from testwheels/src and every 10th .py file of the running python3's stdlib.
 #
-#   scripts/fuzz.sh [SECONDS_PER_TARGET]      (default 180)
+#   scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]      (default 180 s, all four targets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-180}
+shift || true
+TARGETS=${*:-marshal_read pyc_instrument py_rewrite wheel_read}
 if [ ! -d .cache/pyc-corpus ]; then
     echo "no .cache/pyc-corpus: run 'cargo test --release --test pyc_roundtrip' first" >&2
     exit 1
@@ -31,7 +33,7 @@ stdlib=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
     while read -r f; do
         cp "$f" "fuzz/corpus/py_rewrite/$(echo "$f" | sha1sum | cut -c1-16)"
     done
-for target in marshal_read pyc_instrument py_rewrite wheel_read; do
+for target in $TARGETS; do
     echo "== cargo fuzz run $target for ${SECONDS_PER_TARGET}s"
     cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- \
         -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 -max_len=1048576 -print_final_stats=1
