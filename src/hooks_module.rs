@@ -67,6 +67,10 @@ pub struct HookAbi {
     /// after it binds the hooks module ([`Binding`]): `__equip_hooks__._equip_function_enter`,
     /// `__equip_hooks__.enter`.
     pub binding: Option<String>,
+    /// A function-exit that reports its own failure ([`HookAbi::reporting`]) to an error hook
+    /// taking `{lineno}`: sites pass, after `params`, the error's `{lineno}` (the `def`
+    /// line) as `error_lineno`, the exit's being the `return`'s.
+    pub error_lineno: bool,
 }
 
 impl HookAbi {
@@ -98,12 +102,46 @@ impl HookAbi {
             direct,
             callee: global.map_or_else(|| format!("{MODULE_ALIAS}.{target}"), str::to_string),
             binding: global.map(|_| format!("{MODULE_ALIAS}.{target}")),
+            error_lineno: false,
         })
     }
 
     /// Whether a placeholder is passed.
     pub fn uses(&self, p: Placeholder) -> bool {
         self.params.contains(&p)
+    }
+
+    /// `hook` (function-enter or function-exit) made to report its own failure to `error`
+    /// (function-error), for functions whose body cannot raise by itself (`pass`,
+    /// `return self`): under `on-hook-error = "raise"` a failing hook must reach the error
+    /// hook as if the function had raised, and these functions need no `try:` (nor a line
+    /// for its handler) when the hook reports itself.
+    ///
+    /// The generated function `<hook function>_reporting` takes the placeholders of both
+    /// hooks (the error hook's `{exception}`, and `{enter_value}` for an enter hook, are
+    /// supplied inside it), calls the hook's generated function, and on any exception calls
+    /// the error hook's and re-raises. Sites always reach it through the hooks module.
+    pub fn reporting(hook: &HookAbi, error: &HookAbi) -> HookAbi {
+        let supplied = |p: &Placeholder| {
+            *p == Placeholder::Exception
+                || (hook.kind == HookKind::FunctionEnter && *p == Placeholder::EnterValue)
+        };
+        let mut params = hook.params.clone();
+        params.extend(error.params.iter().copied().filter(|p| !supplied(p)));
+        params.sort();
+        params.dedup();
+        let function = format!("{}_reporting", hook.function);
+        HookAbi {
+            kind: hook.kind,
+            callee: format!("{MODULE_ALIAS}.{function}"),
+            function,
+            params,
+            direct: None,
+            binding: None,
+            error_lineno: hook.kind == HookKind::FunctionExit
+                && hook.uses(Placeholder::Lineno)
+                && error.uses(Placeholder::Lineno),
+        }
     }
 }
 
@@ -121,18 +159,45 @@ pub struct HookSet {
     pub exit: Option<HookAbi>,
     /// `function-error`, if configured.
     pub error: Option<HookAbi>,
+    /// Under `on-hook-error = "raise"` with an error hook: the enter and exit hooks that
+    /// report their own failure ([`HookAbi::reporting`]).
+    pub reporting_enter: Option<HookAbi>,
+    /// See [`HookSet::reporting_enter`].
+    pub reporting_exit: Option<HookAbi>,
 }
 
 impl HookSet {
     /// The hooks of `config`.
     pub fn of(config: &Config) -> HookSet {
+        let enter = HookAbi::of(config, HookKind::FunctionEnter);
+        let exit = HookAbi::of(config, HookKind::FunctionExit);
+        let error = HookAbi::of(config, HookKind::FunctionError)
+            .filter(|_| config.hooks.on_hook_error == OnHookError::Raise);
+        let reporting = |hook: &Option<HookAbi>| {
+            Option::zip(hook.as_ref(), error.as_ref()).map(|(h, e)| HookAbi::reporting(h, e))
+        };
         HookSet {
             module_enter: HookAbi::of(config, HookKind::ModuleEnter),
             module_exit: HookAbi::of(config, HookKind::ModuleExit),
-            enter: HookAbi::of(config, HookKind::FunctionEnter),
-            exit: HookAbi::of(config, HookKind::FunctionExit),
+            reporting_enter: reporting(&enter),
+            reporting_exit: reporting(&exit),
+            enter,
+            exit,
             error: HookAbi::of(config, HookKind::FunctionError),
         }
+    }
+
+    /// This set with the enter and exit hooks replaced by the ones that report their own
+    /// failure, when there are such ([`HookSet::reporting_enter`]); `None` otherwise.
+    pub fn reporting(&self) -> Option<HookSet> {
+        self.reporting_enter
+            .as_ref()
+            .or(self.reporting_exit.as_ref())?;
+        Some(HookSet {
+            enter: self.reporting_enter.clone(),
+            exit: self.reporting_exit.clone(),
+            ..self.clone()
+        })
     }
 
     /// Whether any function hook (enter, exit, error) is configured.
@@ -209,7 +274,7 @@ impl Binding {
         let mut fallback = format!(
             "class {MODULE_ALIAS}:\n    def __getattr__(self, name):\n        if name.startswith('__'):\n            raise AttributeError(name)\n        return self\n    def __call__(self, *args, **kwargs):\n        return None\n"
         );
-        if let Some(exit) = &hooks.exit {
+        for exit in [&hooks.exit, &hooks.reporting_exit].into_iter().flatten() {
             let at = exit
                 .params
                 .iter()
@@ -305,6 +370,17 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
         if let (Some(abi), Some(snippet)) = (HookAbi::of(config, kind), snippet_for(config, kind)) {
             out.push_str("\n\n");
             out.push_str(&hook_function(&abi, snippet, config.hooks.on_hook_error));
+        }
+    }
+    let hooks = HookSet::of(config);
+    let pairs = [
+        (&hooks.reporting_enter, &hooks.enter),
+        (&hooks.reporting_exit, &hooks.exit),
+    ];
+    for (reporting, hook) in pairs {
+        if let (Some(reporting), Some(hook), Some(error)) = (reporting, hook, &hooks.error) {
+            out.push_str("\n\n");
+            out.push_str(&reporting_function(reporting, hook, error));
         }
     }
     // Last, so that a module importing this one while it is still being imported (a circular
@@ -412,6 +488,49 @@ fn hook_function(abi: &HookAbi, snippet: &Snippet, policy: OnHookError) -> Strin
         f.push_str("    return return_value\n");
     }
     f
+}
+
+/// The function of [`HookAbi::reporting`]: `hook`'s generated function, and on failure the
+/// error hook's (with `{enter_value}` None when the enter hook failed), then a bare `raise`.
+fn reporting_function(reporting: &HookAbi, hook: &HookAbi, error: &HookAbi) -> String {
+    let args = |abi: &HookAbi| {
+        let names: Vec<String> = abi
+            .params
+            .iter()
+            .map(|p| match p {
+                Placeholder::Exception => "_equip_exc".to_string(),
+                Placeholder::EnterValue if hook.kind == HookKind::FunctionEnter => {
+                    "None".to_string()
+                }
+                Placeholder::Lineno
+                    if abi.kind == HookKind::FunctionError && reporting.error_lineno =>
+                {
+                    "error_lineno".to_string()
+                }
+                other => other.param_name(),
+            })
+            .collect();
+        names.join(", ")
+    };
+    let mut params: Vec<String> = reporting
+        .params
+        .iter()
+        .map(Placeholder::param_name)
+        .collect();
+    if reporting.error_lineno {
+        params.push("error_lineno".to_string());
+    }
+    format!(
+        "# {}, reporting its own failure to hooks.function-error (functions whose body cannot raise)\n\
+         def {}({}):\n    try:\n        return {}({})\n    except BaseException as _equip_exc:\n        {}({})\n        raise\n",
+        hook.kind.config_key(),
+        reporting.function,
+        params.join(", "),
+        hook.function,
+        args(hook),
+        error.function,
+        args(error),
+    )
 }
 
 /// The snippet body, with `return (...)` around its value expression when it has one.

@@ -161,3 +161,36 @@ fn a_return_value_right_after_the_keyword_stays_the_value() {
     assert!(!text.contains("return__equip"), "{text}");
     assert_eq!(text.matches("return __equip_exit__(").count(), 2, "{text}");
 }
+
+/// Soft keywords used as names (`match`, `case`, `type`) at the start of a statement that
+/// entry code is joined to with `; `: the output must stay parseable.
+#[test]
+fn soft_keywords_as_names_after_joined_entry_code() {
+    let calls = equip_wheel::config::Config::from_toml_str("preset = \"calls\"", "calls.toml")
+        .expect("the calls preset");
+    for first in [
+        "match = pat.match(x)",
+        "match(x).group(1)",
+        "match[x] = 1",
+        "match * 2",
+        "match, b = 1, 2",
+        "match.x = 3",
+        "match: int = 2",
+        "case = 1",
+        "type = 2",
+        "type(x)",
+    ] {
+        for shape in [
+            "def f(x):\n    {first}\n    return x\n",
+            "def f(x): {first}\n",
+            "def f(x):\n    {first}\n",
+            "def f(x):\n    \"\"\"Doc.\"\"\"\n    {first}\n    return x\n",
+            "def f(x):\n    y = 1\n    {first}\n    return x\n",
+        ] {
+            let source = shape.replace("{first}", first);
+            for config in [&fuzz_config(), &calls] {
+                assert!(rewrite_any(source.as_bytes(), config), "{source}");
+            }
+        }
+    }
+}

@@ -45,7 +45,7 @@ use super::lines::LineFacts;
 use super::syntax::{docstring, py_opt_str, py_str};
 use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
-use crate::config::{Config, HookKind, OnHookError, Placeholder};
+use crate::config::{Config, HookKind, Placeholder};
 use crate::hooks_module::{Binding, HookAbi, HookSet, MODULE_ALIAS};
 
 /// The edited text (or `None` when unchanged) and the summary for the report.
@@ -156,6 +156,9 @@ struct Site<'a> {
     lineno: usize,
     /// `{lineno}` comes from `dynamic` (a deferred exit), not from `lineno`.
     dynamic_lineno: bool,
+    /// The 1-based line of the enclosing `def` (the error hook's `{lineno}`), for hooks that
+    /// pass it besides their own ([`HookAbi::error_lineno`]).
+    def_lineno: usize,
 }
 
 /// Hidden local holding the value a function returns, for an exit hook that receives it
@@ -169,8 +172,8 @@ const LEAVING: &str = "_equip_l";
 /// How a function whose returns have cleanup after them (`finally`, `__exit__`) reports its
 /// exit: entry records a `None` result falling off from the last statement's line (in
 /// `_equip_l`, and in `_equip_r` when the exit hook takes `{return_value}`), every return
-/// records its line and value, falling off the end records its line where that needs no line
-/// of its own (after a `with` whose body ends in `return` it would), the handler clears
+/// records its line and value once the value is evaluated, falling off the end after a
+/// simple statement records that statement's line inline, the handler clears
 /// `_equip_l`, and a `finally` of the whole body calls the exit hook when `_equip_l` holds a
 /// line: after all the function's cleanup, with the value the frame actually returns (a
 /// `finally` that returns records its own line and value last).
@@ -300,6 +303,7 @@ impl Injector<'_, '_> {
                 class_name: within.map_or(scope.class_name.as_deref(), |w| w.class_name),
                 lineno: line + 1,
                 dynamic_lineno: false,
+                def_lineno: line + 1,
             };
             let call = self.call(&t.abi, &site, &|p| match p {
                 Placeholder::Locals => format!("{MODULE_ALIAS}._equip_locals()"),
@@ -352,10 +356,18 @@ impl Injector<'_, '_> {
                 let lo = self.line_of(stmt.start()) + 1;
                 self.run_before(first, pieces, lo, line);
             }
-            s if !ast::helpers::is_compound_statement(s) => {
+            s if !ast::helpers::is_compound_statement(s)
+                && !annotates_match_name(&self.layout, s) =>
+            {
                 let stmts: Vec<&str> = pieces.iter().map(|p| p.stmt.as_str()).collect();
-                self.layout
-                    .insert(stmt.start().into(), format!("{}; ", stmts.join("; ")));
+                let start = usize::from(stmt.start());
+                self.layout.insert(start, format!("{}; ", stmts.join("; ")));
+                if leads_with_match_name(&self.layout, s) {
+                    // `...; (match) = pattern.match(line)`: the same statement, which the
+                    // parser no longer takes for a `match` statement after `; `.
+                    self.layout.insert(start, "(");
+                    self.layout.insert(start + "match".len(), ")");
+                }
             }
             _ => {
                 let line = self.line_of(stmt.start());
@@ -388,7 +400,10 @@ impl Injector<'_, '_> {
                 || self.hooks.error.is_some());
         let mark = self.end_requests.len();
         if selected {
+            // `instrument_function` may switch to the hooks that report their own failure.
+            let hooks = self.hooks.clone();
             self.instrument_function(f, &qualname, scope);
+            self.hooks = hooks;
             self.functions.push(qualname.clone());
         }
         self.body(&f.body, &inner, Some(within));
@@ -408,6 +423,7 @@ impl Injector<'_, '_> {
             class_name: scope.class_name.as_deref(),
             lineno: lineno + 1,
             dynamic_lineno: false,
+            def_lineno: def_line + 1,
         };
         let params = Params::of(&f.parameters);
         let keep_args = self
@@ -426,16 +442,18 @@ impl Injector<'_, '_> {
         let mut wrap =
             self.hooks.error.is_some() || (self.hooks.exit.is_some() && suspends) || deferred;
         // `pass`, `return self`, a docstring...: only a hook can raise there, and only under
-        // the `raise` policy (the others catch the hook's exception).
-        // A body that is only a docstring has no statement to put under `try:`.
+        // the `raise` policy (the others catch the hook's exception). There the enter and
+        // exit hooks report their own failure to the error hook, so no `try:` is needed, nor
+        // a line for its handler. The caller restores `self.hooks`.
         if wrap
             && !suspends
             && !deferred
-            && (rest.is_empty()
-                || (self.config.hooks.on_hook_error != OnHookError::Raise
-                    && flow::cannot_raise(&f.body, &params.names)))
+            && (rest.is_empty() || flow::cannot_raise(&f.body, &params.names))
         {
             wrap = false;
+            if let Some(reporting) = self.hooks.reporting() {
+                self.hooks = reporting;
+            }
         }
         // A body on the header's last line (`def f(x): return x`, or after a multi-line
         // parameter list) has to be split off to go under `try:`.
@@ -563,7 +581,7 @@ impl Injector<'_, '_> {
         // brackets) form one logical line: `try:` can take them as its inline suite.
         let single_line_body = rest.iter().all(|s| {
             !ast::helpers::is_compound_statement(s) && self.line_of(s.start()) == first_line
-        });
+        }) && !annotates_match_name(&self.layout, &rest[0]);
         if first_on_def_line || single_line_body {
             // `def f(x): stmt; stmt` becomes `def f(x):` / `    try: stmt; stmt`; a body that
             // is one line of simple statements takes the `try:` inline.
@@ -578,6 +596,13 @@ impl Injector<'_, '_> {
                 head.push_str("; ");
             }
             self.layout.insert(first.start().into(), head);
+            if !stmts.is_empty() && leads_with_match_name(&self.layout, first) {
+                // `try: <entry>; (match) = ...` (see `leads_with_match_name`; with `match: T`
+                // only in `def f(): match: T = v`, which has no line to spare).
+                self.layout.insert(first.start().into(), "(");
+                self.layout
+                    .insert(usize::from(first.start()) + "match".len(), ")");
+            }
             self.layout.forbid_statement_join(first_line);
         } else {
             let lo = self.line_of(if skip == 1 {
@@ -692,17 +717,38 @@ impl Injector<'_, '_> {
             if let Some(deferred) = deferred {
                 // `_equip_l = <line>; return (_equip_r := (<value>))`: the exit is reported
                 // by the body's `finally`, after the cleanup between here and the frame's end.
-                let mut mark = format!("{LEAVING} = {}; ", line + 1);
+                // `return ((_equip_r := (<value>)), (_equip_l := <line>))[0]`: the line is
+                // recorded once the value is evaluated. A value that raises into a handler of
+                // the function, or into a `with` that swallows it, leaves `_equip_l` as entry
+                // set it, the line of falling off the end, and control may well get there.
                 match &r.value {
-                    Some(value) if deferred.value => {
-                        self.layout
-                            .insert(value.start().into(), format!("({KEPT} := ("));
-                        self.layout.insert(value.end().into(), "))");
+                    // A literal cannot raise: record the line first, more cheaply.
+                    Some(value) if !value.is_literal_expr() => {
+                        let (open, close) = if deferred.value {
+                            (format!("(({KEPT} := ("), "))")
+                        } else {
+                            ("((".to_string(), ")")
+                        };
+                        self.layout.insert(value.start().into(), open);
+                        self.layout.insert(
+                            value.end().into(),
+                            format!("{close}, ({LEAVING} := {}))[0]", line + 1),
+                        );
                     }
-                    None if deferred.value => mark.push_str(&format!("{KEPT} = None; ")),
-                    _ => {}
+                    value => {
+                        let mut mark = format!("{LEAVING} = {}; ", line + 1);
+                        match value {
+                            Some(value) if deferred.value => {
+                                self.layout
+                                    .insert(value.start().into(), format!("({KEPT} := ("));
+                                self.layout.insert(value.end().into(), "))");
+                            }
+                            None if deferred.value => mark.push_str(&format!("{KEPT} = None; ")),
+                            _ => {}
+                        }
+                        self.layout.insert(r.start().into(), mark);
+                    }
                 }
-                self.layout.insert(r.start().into(), mark);
                 continue;
             }
             let (before, after) = self.exit_call_parts(&abi, &site(line), later);
@@ -757,6 +803,11 @@ impl Injector<'_, '_> {
                 let call = exit_after(self, self.line_of(point.saturating_sub(1)));
                 self.layout.insert(point, format!("; {call}"));
             }
+            return;
+        }
+        if deferred.is_some() {
+            // Entry recorded falling off from the last statement's line, and no return
+            // records its line before it has its value: nothing to add.
             return;
         }
         let call = exit_after(self, self.line_of(last.start()));
@@ -943,6 +994,7 @@ impl Injector<'_, '_> {
             class_name: None,
             lineno: line + 1,
             dynamic_lineno: false,
+            def_lineno: line + 1,
         }
     }
 
@@ -966,9 +1018,12 @@ impl Injector<'_, '_> {
                 .collect();
             return format!("{}({})", abi.callee, args.join(", "));
         }
-        let mut args = Vec::with_capacity(abi.params.len());
+        let mut args = Vec::with_capacity(abi.params.len() + 1);
         for p in &abi.params {
             args.push(Self::value(*p, site, dynamic));
+        }
+        if abi.error_lineno {
+            args.push(site.def_lineno.to_string());
         }
         format!("{}({})", abi.callee, args.join(", "))
     }
@@ -1180,6 +1235,7 @@ fn allow_statement_joins(suite: &[Stmt], layout: &mut Layout) {
                 }
                 if let Some(line) = self.first_on_line(b)
                     && self.layout.line_of(a.end().into()) == line - 1
+                    && !leads_with_match_name(self.layout, b)
                 {
                     self.layout.allow_statement_join(line);
                 }
@@ -1211,6 +1267,29 @@ fn allow_statement_joins(suite: &[Stmt], layout: &mut Layout) {
         }
     }
     Joins { layout, top: true }.visit_body(suite);
+}
+
+/// Whether the simple statement `stmt` starts with the name `match` (`match =
+/// pattern.match(line)`, `match.group(1)`). CPython takes it anywhere; the parser equip-wheel
+/// reads sources with refuses it right after `; `, taking it for a `match` statement, so
+/// code joined before it must keep its output parseable by that parser (and tools built on
+/// it): `(match)` after `; `, or no join at all.
+fn leads_with_match_name(layout: &Layout, stmt: &Stmt) -> bool {
+    let start = usize::from(stmt.start());
+    let line = layout.line_of(start);
+    let column = start - layout.line_start(line);
+    let rest = layout.line_text(line).get(column..).unwrap_or_default();
+    !ast::helpers::is_compound_statement(stmt)
+        && rest
+            .strip_prefix("match")
+            .is_some_and(|after| !after.starts_with(|c: char| c == '_' || c.is_alphanumeric()))
+}
+
+/// `match: T = v` ([`leads_with_match_name`]): `(match): T = v` would be a different
+/// statement (an annotation of a parenthesized target is evaluated, never recorded), so
+/// nothing is joined before it.
+fn annotates_match_name(layout: &Layout, stmt: &Stmt) -> bool {
+    matches!(stmt, Stmt::AnnAssign(_)) && leads_with_match_name(layout, stmt)
 }
 
 /// Start offsets of every statement in the module, nested ones included, sorted.
