@@ -40,6 +40,9 @@ impl std::error::Error for AsmError {}
 /// Deepest stack accepted; deeper means code whose loops grow the stack (not CPython's).
 const MAX_STACK: i64 = 1 << 20;
 
+/// How many times, on average, the stack-depth walk may visit an instruction.
+const WALKS_PER_INSTRUCTION: usize = 8;
+
 /// Code units an argument needs (1 plus its EXTENDED_ARG prefixes).
 fn units_for(arg: u32) -> u32 {
     match arg {
@@ -332,6 +335,11 @@ impl Body {
             .op("RETURN_CONST")
             .filter(|_| self.table.minor >= 13);
         let mut seen = vec![-1i64; n];
+        // An instruction is walked again only when reached deeper than before. In code a
+        // compiler made, that happens a few times at most (3.8-3.10 `finally` blocks are
+        // entered at two depths); code whose loops deepen the stack on every pass would be
+        // walked once per level up to MAX_STACK: a budget of walked instructions stops it.
+        let mut budget = n.saturating_mul(WALKS_PER_INSTRUCTION).saturating_add(64);
         let mut work: Vec<(usize, i64)> = vec![(0, 0)];
         let mut max = 0i64;
         for e in &self.exc {
@@ -344,6 +352,12 @@ impl Body {
                 if seen[p] >= depth {
                     break;
                 }
+                if budget == 0 {
+                    return Err(AsmError(format!(
+                        "stack depth does not settle (instruction {p} reached ever deeper)"
+                    )));
+                }
+                budget -= 1;
                 seen[p] = depth;
                 let ins = &self.instrs[p];
                 let info = self.table.info(ins.op);

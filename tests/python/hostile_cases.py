@@ -20,6 +20,7 @@ import marshal
 import os
 import struct
 import subprocess
+import sys
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -948,6 +949,32 @@ def _marker_code(replacement: bytes, root_ref: bool = False) -> bytes:
     return data[: i - 5] + replacement + data[i + 12 :]
 
 
+def _deepening_loop_code(nops: int) -> bytes | None:
+    """Marshal data of a module whose ``f`` is ``nops`` NOPs and a ``LOAD_CONST`` in a loop
+    that never pops: every pass leaves the stack one deeper (no compiler makes this). A
+    stack-depth walk that follows each new depth would take ``nops`` steps per level up to
+    its depth limit. Built for the running interpreter, 3.11+ (JUMP_BACKWARD, PEP 657
+    location table); ``None`` before."""
+    if sys.version_info < (3, 11):
+        return None
+    import opcode
+
+    module = compile("def f():\n    return 1\n", "demo/fast.py", "exec")
+    f = module.co_consts[0]
+    op = opcode.opmap
+    units = [(op["RESUME"], 0)] + [(op["NOP"], 0)] * nops + [(op["LOAD_CONST"], 0)]
+    code = b"".join(bytes(u) for u in units)
+    back = len(units) + 1  # from after the jump (EXTENDED_ARG + JUMP_BACKWARD) to unit 1
+    code += bytes([op["EXTENDED_ARG"], back >> 8, op["JUMP_BACKWARD"], back & 0xFF])
+    # One "no location" entry (code 15) per 8 code units covers the code exactly.
+    total = len(code) // 2
+    table = bytes(0xF8 | (min(8, total - i) - 1) for i in range(0, total, 8))
+    loop = f.replace(co_code=code, co_linetable=table, co_exceptiontable=b"")
+    return marshal.dumps(
+        module.replace(co_consts=tuple(loop if c is f else c for c in module.co_consts))
+    )
+
+
 def _dag_code(depth: int) -> bytes:
     """Marshal data of code objects each holding the previous one twice in co_consts:
     2**depth paths, ``depth`` objects (marshal writes the repeats as back-references)."""
@@ -1075,6 +1102,9 @@ def _module_cases() -> None:
         ("marshal-huge-tuple-count", _pyc(_marker_code(b"(" + struct.pack("<I", 0x7FFFFFFF)))),
         ("marshal-trailing-garbage", _pyc(code + b"garbage")),
     ]
+    deepening = _deepening_loop_code(20_000)
+    if deepening is not None:
+        pyc_bad.append(("stack-deepening-loop", _pyc(deepening)))
     for label, data in pyc_bad:
         fs = base_files()
         fs["demo/fast.pyc"] = data
