@@ -21,6 +21,11 @@
 //! globals of the instrumented module ([`HookAbi::callee`]). The generated functions stay in
 //! the module, with this ABI, for sites that use neither (the `.pyc` injector).
 //!
+//! Two more functions serve `.py` sites that have no `try:` handler of their own: under
+//! `raise`, `<hook>_reporting` for bodies that cannot raise ([`HookAbi::reporting`]), and
+//! `_equip_function_leave` for the `finally` that reports a deferred exit or the error
+//! ([`HookAbi::leave`]).
+//!
 //! An instrumented module finds its hooks through [`Binding`]: it never fails because the
 //! hooks module is missing or belongs to another instrumentation (it binds no-op stand-ins
 //! instead), and it adds only dunder names to its namespace.
@@ -67,9 +72,10 @@ pub struct HookAbi {
     /// after it binds the hooks module ([`Binding`]): `__equip_hooks__._equip_function_enter`,
     /// `__equip_hooks__.enter`.
     pub binding: Option<String>,
-    /// A function-exit that reports its own failure ([`HookAbi::reporting`]) to an error hook
-    /// taking `{lineno}`: sites pass, after `params`, the error's `{lineno}` (the `def`
-    /// line) as `error_lineno`, the exit's being the `return`'s.
+    /// A function-exit that reports its own failure ([`HookAbi::reporting`]), or the leave
+    /// hook ([`HookAbi::leave`]), with an error hook taking `{lineno}`: sites pass, after
+    /// `params`, the error's `{lineno}` (the `def` line) as `error_lineno`; `{lineno}` among
+    /// `params`, if there, is the exit's (its `return`'s line).
     pub error_lineno: bool,
 }
 
@@ -111,6 +117,37 @@ impl HookAbi {
         self.params.contains(&p)
     }
 
+    /// The finally-time hook of a function whose exits are deferred until its cleanup has run
+    /// (`.py` modules): `_equip_function_leave` takes the placeholders of `exit` and, when
+    /// configured, of `error` (not `{exception}`), and calls the error hook with the
+    /// exception leaving the calling frame, if one is, else the exit hook. It tells the two
+    /// apart from `sys.exc_info()`, which in a `finally` body holds the exception that body
+    /// runs for: one that is leaving this frame has a traceback whose newest entry is the
+    /// calling frame (an exception the caller is handling does not). Sites reach it through
+    /// the hooks module; the error's `{lineno}` (the `def` line) comes last as
+    /// `error_lineno` when both hooks take `{lineno}` ([`HookAbi::error_lineno`]).
+    pub fn leave(exit: &HookAbi, error: Option<&HookAbi>) -> HookAbi {
+        let error_lineno = error.is_some_and(|e| e.uses(Placeholder::Lineno));
+        let mut params = exit.params.clone();
+        if let Some(error) = error {
+            params.extend(error.params.iter().copied().filter(|&p| {
+                p != Placeholder::Exception && !(error_lineno && p == Placeholder::Lineno)
+            }));
+        }
+        params.sort();
+        params.dedup();
+        let function = "_equip_function_leave".to_string();
+        HookAbi {
+            kind: HookKind::FunctionExit,
+            callee: format!("{MODULE_ALIAS}.{function}"),
+            function,
+            params,
+            direct: None,
+            binding: None,
+            error_lineno,
+        }
+    }
+
     /// `hook` (function-enter or function-exit) made to report its own failure to `error`
     /// (function-error), for functions whose body cannot raise by itself (`pass`,
     /// `return self`): under `on-hook-error = "raise"` a failing hook must reach the error
@@ -122,9 +159,12 @@ impl HookAbi {
     /// supplied inside it), calls the hook's generated function, and on any exception calls
     /// the error hook's and re-raises. Sites always reach it through the hooks module.
     pub fn reporting(hook: &HookAbi, error: &HookAbi) -> HookAbi {
+        // An exit's `{lineno}` is its return's line, an error's the `def` line.
+        let error_lineno = hook.kind == HookKind::FunctionExit && error.uses(Placeholder::Lineno);
         let supplied = |p: &Placeholder| {
             *p == Placeholder::Exception
                 || (hook.kind == HookKind::FunctionEnter && *p == Placeholder::EnterValue)
+                || (error_lineno && *p == Placeholder::Lineno)
         };
         let mut params = hook.params.clone();
         params.extend(error.params.iter().copied().filter(|p| !supplied(p)));
@@ -138,9 +178,7 @@ impl HookAbi {
             params,
             direct: None,
             binding: None,
-            error_lineno: hook.kind == HookKind::FunctionExit
-                && hook.uses(Placeholder::Lineno)
-                && error.uses(Placeholder::Lineno),
+            error_lineno,
         }
     }
 }
@@ -164,6 +202,9 @@ pub struct HookSet {
     pub reporting_enter: Option<HookAbi>,
     /// See [`HookSet::reporting_enter`].
     pub reporting_exit: Option<HookAbi>,
+    /// With an exit hook: the hook a deferred exit calls from the function's `finally`
+    /// ([`HookAbi::leave`]).
+    pub leave: Option<HookAbi>,
 }
 
 impl HookSet {
@@ -176,14 +217,16 @@ impl HookSet {
         let reporting = |hook: &Option<HookAbi>| {
             Option::zip(hook.as_ref(), error.as_ref()).map(|(h, e)| HookAbi::reporting(h, e))
         };
+        let any_error = HookAbi::of(config, HookKind::FunctionError);
         HookSet {
             module_enter: HookAbi::of(config, HookKind::ModuleEnter),
             module_exit: HookAbi::of(config, HookKind::ModuleExit),
             reporting_enter: reporting(&enter),
             reporting_exit: reporting(&exit),
+            leave: exit.as_ref().map(|x| HookAbi::leave(x, any_error.as_ref())),
             enter,
             exit,
-            error: HookAbi::of(config, HookKind::FunctionError),
+            error: any_error,
         }
     }
 
@@ -383,6 +426,10 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
             out.push_str(&reporting_function(reporting, hook, error));
         }
     }
+    if let (Some(leave), Some(exit)) = (&hooks.leave, &hooks.exit) {
+        out.push_str("\n\n");
+        out.push_str(&leave_function(leave, exit, hooks.error.as_ref()));
+    }
     // Last, so that a module importing this one while it is still being imported (a circular
     // import through hooks.imports) finds no binding and runs uninstrumented.
     let binding = Binding::of(config, &module_name(distribution));
@@ -409,6 +456,10 @@ def _equip_failed(hook, exc):
     # Called by a generated hook function, itself called by the site: the site is the frame
     # two levels up, and its code object and instruction offset identify it.
     frame = _equip_sys._getframe(2)
+    level = 3
+    while frame.f_globals is globals():  # called through _equip_function_leave
+        frame = frame.f_back
+        level += 1
     code = frame.f_code
     site = (hook, code, frame.f_lasti)
     if site in _equip_warned:
@@ -421,7 +472,7 @@ def _equip_failed(hook, exc):
         % (hook, code.co_filename, frame.f_lineno, frame.f_globals.get("__name__"), where,
            type(exc).__name__, exc),
         RuntimeWarning,
-        stacklevel=3,
+        stacklevel=level,
     )
 
 
@@ -531,6 +582,48 @@ fn reporting_function(reporting: &HookAbi, hook: &HookAbi, error: &HookAbi) -> S
         error.function,
         args(error),
     )
+}
+
+/// The function of [`HookAbi::leave`].
+fn leave_function(leave: &HookAbi, exit: &HookAbi, error: Option<&HookAbi>) -> String {
+    let args = |abi: &HookAbi| {
+        let names: Vec<String> = abi
+            .params
+            .iter()
+            .map(|p| match p {
+                Placeholder::Exception => "_equip_exc".to_string(),
+                Placeholder::Lineno
+                    if abi.kind == HookKind::FunctionError && leave.error_lineno =>
+                {
+                    "error_lineno".to_string()
+                }
+                other => other.param_name(),
+            })
+            .collect();
+        names.join(", ")
+    };
+    let mut params: Vec<String> = leave.params.iter().map(Placeholder::param_name).collect();
+    if leave.error_lineno {
+        params.push("error_lineno".to_string());
+    }
+    let mut f = format!(
+        "# hooks.function-exit (or hooks.function-error) from the `finally` of a function whose exits wait for its cleanup\n\
+         def {}({}):\n    _equip_exc = _equip_sys.exc_info()[1]\n    _equip_tb = getattr(_equip_exc, '__traceback__', None)\n    \
+         if _equip_tb is None or _equip_tb.tb_frame is not _equip_sys._getframe(1):\n        \
+         {}({})\n",
+        leave.function,
+        params.join(", "),
+        exit.function,
+        args(exit),
+    );
+    if let Some(error) = error {
+        f.push_str(&format!(
+            "    else:\n        _equip_tb = None\n        {}({})\n",
+            error.function,
+            args(error)
+        ));
+    }
+    f
 }
 
 /// The snippet body, with `return (...)` around its value expression when it has one.

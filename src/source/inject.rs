@@ -669,14 +669,43 @@ impl Injector<'_, '_> {
             (None, None, _) if deferred.is_some() => format!("except BaseException: {clear}raise"),
             (None, None, _) => unreachable!("wrap needs an error hook or a suspending exit"),
         };
-        self.end_requests.push(LineRequest {
-            lo: last_line + 1,
-            hi: next,
-            anchor: def_line,
-            indent: try_indent.clone(),
-            code: handler,
-        });
-        if let Some(deferred) = deferred {
+        // A deferred exit of a function that cannot suspend needs no handler: the `finally`
+        // calls the leave hook, which reports the exception leaving the frame, if any, else
+        // the exit (one line less where no blank line follows the function).
+        let leaves = deferred.is_some() && !suspends;
+        if !leaves {
+            self.end_requests.push(LineRequest {
+                lo: last_line + 1,
+                hi: next,
+                anchor: def_line,
+                indent: try_indent.clone(),
+                code: handler,
+            });
+        }
+        if let Some(deferred) = deferred
+            && leaves
+        {
+            let abi = self
+                .hooks
+                .leave
+                .clone()
+                .expect("deferred exits have an exit hook");
+            let mut leave_site = site(def_line);
+            leave_site.dynamic_lineno = true;
+            let value = if deferred.value { KEPT } else { "None" };
+            let leave = self.call(&abi, &leave_site, &|p| match p {
+                Placeholder::ReturnValue => value.into(),
+                Placeholder::Lineno => LEAVING.into(),
+                other => later(other),
+            });
+            self.end_requests.push(LineRequest {
+                lo: last_line + 1,
+                hi: next,
+                anchor: def_line,
+                indent: try_indent,
+                code: format!("finally: {leave}"),
+            });
+        } else if let Some(deferred) = deferred {
             let abi = self
                 .hooks
                 .exit

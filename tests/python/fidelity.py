@@ -76,8 +76,16 @@ def _is_deferred_exit(stmts: List[ast.stmt]) -> bool:
     )
 
 
+def _is_leave(stmts: List[ast.stmt]) -> bool:
+    """The ``finally`` of a function with deferred exits that cannot suspend: one call of the
+    hooks module's leave function."""
+    return len(stmts) == 1 and isinstance(stmts[0], ast.Expr) and _is_equip_call(stmts[0].value)
+
+
 def is_injected_try(stmt: ast.stmt) -> bool:
     """The ``try`` equip-wheel wraps a function body in."""
+    if isinstance(stmt, ast.Try) and not stmt.handlers and not stmt.orelse:
+        return _is_leave(stmt.finalbody)
     if not isinstance(stmt, ast.Try) or len(stmt.handlers) != 1 or stmt.orelse:
         return False
     if stmt.finalbody and not _is_deferred_exit(stmt.finalbody):

@@ -850,6 +850,18 @@ CASES["cleanup"] = case(
             return "done"  # @gretret
 
 
+    def returns_while_caller_handles():  # @handling
+        with CM("h"):
+            return "ok"  # @handlingret
+
+
+    def reraises(exc):  # @reraises
+        with CM("r"):
+            if exc is not None:
+                raise exc
+            return "not raised"
+
+
     def trivial(self):  # @trivial
         return self
 
@@ -906,6 +918,16 @@ CASES["cleanup"] = case(
         return [a, first]
 
     out.append(asyncio.run(drive()))
+    # Called while the caller handles an exception: a return is an exit; raising the very
+    # exception the caller handles is an error.
+    try:
+        raise KeyError("outer")
+    except KeyError as outer:
+        out.append(m.returns_while_caller_handles())
+        try:
+            m.reraises(outer)
+        except KeyError:
+            out.append("reraised")
     out.append(list(m.log))
     try:
         import recorder
@@ -983,6 +1005,14 @@ CASES["cleanup"] = case(
         E("exit", "ACM.__aenter__", c.line("aenterret"), OBJ("case_cleanup.ACM"), True),
         *_aexit(c, "(<class 'GeneratorExit'>, GeneratorExit(), <traceback object at 0x?>)"),
         E("exit", "agen_closed", c.line("agen"), "None", True),  # aclose(): an exit
+        E("enter", "returns_while_caller_handles", c.line("handling"), {}, None),
+        *_with_cm("h", c),
+        *_exit_cm("h", c),
+        E("exit", "returns_while_caller_handles", c.line("handlingret"), "'ok'", True),
+        E("enter", "reraises", c.line("reraises"), {"exc": "KeyError('outer')"}, None),
+        *_with_cm("r", c),
+        *_exit_cm("r", c, "(<class 'KeyError'>, KeyError('outer'), <traceback object at 0x?>)"),
+        E("error", "reraises", c.line("reraises"), "KeyError", True),
         # Under on-hook-error = "raise" a failing enter or exit hook is reported by the error
         # hook, also in a body that cannot raise by itself or that is only a docstring.
         E("enter", "trivial", c.line("trivial"), {"self": "1"}, None),

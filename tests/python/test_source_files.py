@@ -196,3 +196,36 @@ def test_warning_names_the_failing_site(minor, sourceless, tmp_path):
             "(further failures at this site are not reported)"
         ), message
     assert len(lines) == 3, lines
+
+
+POLICY_MODULE_DEFERRED = (
+    b'"""Policy."""\nimport contextlib\n\n\nclass Box:\n    def work(self, x):\n'
+    b"        with contextlib.nullcontext():\n            return x + 1\n"
+)
+
+
+def test_warning_of_a_deferred_exit_names_the_instrumented_function(tmp_path):
+    """A return inside `with` reports its exit from the function's `finally`, through one
+    more function of the hooks module: the warning still names the instrumented site (its
+    file, the `finally` line, module and qualname), not the hooks module."""
+    python = harness.require_python("3.13")
+    wheel = harness.build_wheel(
+        tmp_path, "pol", "1.0", {"pol/__init__.py": b"", "pol/mod.py": POLICY_MODULE_DEFERRED}
+    )
+    (tmp_path / "equip.toml").write_text(POLICY.format(policy="warn"))
+    harness.run_equip("instrument", wheel, "-c", tmp_path / "equip.toml", "-o", tmp_path / "out")
+    with zipfile.ZipFile(tmp_path / "out" / wheel.name) as z:
+        z.extractall(tmp_path / "site")
+    proc = subprocess.run(
+        [str(python), "-c", POLICY_CHECK], cwd=tmp_path / "site", capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("[2, 3] [('RuntimeWarning', True, "), lines
+    installed = tmp_path / "site" / "pol" / "mod.py"
+    exit_warning = next(line for line in lines[1:] if "function-exit" in line)
+    prefix = f"equip-wheel: the function-exit hook at {installed}:"
+    assert exit_warning.startswith(prefix), exit_warning
+    line = int(exit_warning[len(prefix) :].split(" ", 1)[0])
+    assert installed.read_text().splitlines()[line - 1].strip().startswith("finally:")
+    assert "(pol.mod:Box.work) raised ZeroDivisionError" in exit_warning
