@@ -13,8 +13,9 @@ use crate::caveats::{Caveat, Caveats};
 use crate::config::{Config, OnShadowedModule, OnUnsupportedPyc};
 use crate::error::{ConfigError, Error, WheelError, WheelProblem};
 use crate::hooks_module;
+use crate::module::ModuleTarget;
 use crate::report::{ModuleReport, Report, RequiresPythonChange, Skipped};
-use crate::source::{self, ModuleTarget, SourceError};
+use crate::source::{self, SourceError};
 use crate::wheel::filename::WheelName;
 use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata::{self, PythonVersion, RequiresPython};
@@ -248,7 +249,7 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             None => Ok(Vec::new()),
         },
     )?;
-    let hooks_name = hooks_module::module_name(&input.name.distribution);
+    let hooks_name = crate::hook_abi::module_name(&input.name.distribution);
     let hooks_member = format!("{hooks_name}.py");
     if input.members.iter().any(|m| m.name == hooks_member) {
         return Err(WheelError::member(

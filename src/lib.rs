@@ -16,11 +16,14 @@ pub mod config;
 pub mod error;
 pub mod escape;
 pub mod files;
+pub mod hook_abi;
 pub mod hooks_module;
 pub mod instrument;
+pub mod module;
 pub mod report;
 pub mod select;
 pub mod source;
+pub mod syntax;
 pub mod wheel;
 
 #[cfg(feature = "python")]

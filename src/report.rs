@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::source::NotInstrumented;
+use crate::module::NotInstrumented;
 
 /// What happened to one wheel.
 #[derive(Debug, Clone, Default, Serialize)]

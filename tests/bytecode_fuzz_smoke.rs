@@ -72,7 +72,7 @@ fn fuzz_properties_hold_on_mutated_real_pycs() {
     for seed in &seeds {
         marshal_round_trip(&seed[16..]);
         // The unmutated seed must instrument (and re-read) successfully.
-        let target = equip_wheel::source::ModuleTarget {
+        let target = equip_wheel::module::ModuleTarget {
             module: "pkg.mod",
             file_name: "pkg/mod.pyc",
             hooks_module: "_equip_hooks_pkg",

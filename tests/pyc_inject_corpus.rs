@@ -11,7 +11,7 @@ use std::process::Command;
 
 use equip_wheel::bytecode::fuzzing::fuzz_config;
 use equip_wheel::bytecode::instrument_pyc;
-use equip_wheel::source::ModuleTarget;
+use equip_wheel::module::ModuleTarget;
 use pyc_common::{corpus, find_python, pyc_files};
 
 const VALIDATE: &str = r#"

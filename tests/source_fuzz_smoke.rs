@@ -147,7 +147,7 @@ fn rewritten_sources_parse_on_mutated_sources() {
 #[test]
 fn a_return_value_right_after_the_keyword_stays_the_value() {
     // The smoke run found `return[1]` rewritten to `return__equip_exit__(([1]))`, a name.
-    let target = equip_wheel::source::ModuleTarget {
+    let target = equip_wheel::module::ModuleTarget {
         module: "pkg.mod",
         file_name: "pkg/mod.py",
         hooks_module: "_equip_hooks_pkg",

@@ -5,7 +5,7 @@
 use super::marshal::Marshal;
 use super::{Pyc, instrument_pyc};
 use crate::config::Config;
-use crate::source::ModuleTarget;
+use crate::module::ModuleTarget;
 
 /// Marshal reader property: for every supported version, bytes that read successfully are
 /// written back identically.

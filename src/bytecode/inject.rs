@@ -28,8 +28,8 @@ use super::marshal::{Marshal, NodeId, StrKind, Value};
 use super::tables::{NB_SUBSCR, OpTable, flags};
 use super::{Pyc, PycError, PycOutcome, code_label};
 use crate::config::{Config, HookKind, Placeholder};
-use crate::hooks_module::{Binding, HookAbi, HookSet, MODULE_ALIAS};
-use crate::source::ModuleTarget;
+use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
+use crate::module::ModuleTarget;
 
 /// Hidden local holding the enter value.
 const ENTER_LOCAL: &str = "_equip_e";

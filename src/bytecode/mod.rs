@@ -20,7 +20,7 @@ pub mod tables;
 use std::fmt;
 
 use crate::config::Config;
-use crate::source::{ModuleTarget, NotInstrumented};
+use crate::module::{ModuleTarget, NotInstrumented};
 use code::{CodeEdit, CodeView, Field};
 use disasm::Body;
 use marshal::{Marshal, MarshalError, NodeId};

@@ -16,7 +16,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::placeholder::{HookKind, Placeholder};
-use crate::source::syntax::{Edit, apply_edits};
+use crate::syntax::{Edit, apply_edits};
 
 /// A snippet ready to become the body of a hook function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +144,7 @@ fn compile_parsed(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
         Some(Stmt::Expr(e)) if ends_with_expr => Some(span(e.range)),
         _ => None,
     };
-    let string_ranges = crate::source::syntax::string_ranges(reparsed.suite())
+    let string_ranges = crate::syntax::string_ranges(reparsed.suite())
         .into_iter()
         .map(|r| (r.start().into(), r.end().into()))
         .collect();

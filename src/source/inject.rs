@@ -42,11 +42,12 @@ use ruff_text_size::{Ranged, TextSize};
 use super::flow;
 use super::layout::{Layout, LineRequest};
 use super::lines::LineFacts;
-use super::syntax::{docstring, py_opt_str, py_str};
-use super::{ModuleTarget, NotInstrumented, SourceError, SourceOutcome};
+use super::{SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, Placeholder};
-use crate::hooks_module::{Binding, HookAbi, HookSet, MODULE_ALIAS};
+use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
+use crate::module::{ModuleTarget, NotInstrumented};
+use crate::syntax::{docstring, py_opt_str, py_str};
 
 /// The edited text (or `None` when unchanged) and the summary for the report.
 pub struct TextOutcome {

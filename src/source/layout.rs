@@ -21,7 +21,7 @@
 
 use super::encoding::is_header_line;
 use super::lines::LineFacts;
-use super::syntax::Edit;
+use crate::syntax::Edit;
 
 /// A request for one new line of code.
 #[derive(Debug, Clone)]

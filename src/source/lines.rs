@@ -8,7 +8,7 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt, StringFlags};
 use ruff_text_size::{Ranged, TextRange};
 
-use super::syntax::{line_starts, lines_inside_strings, string_ranges};
+use crate::syntax::{line_starts, lines_inside_strings, string_ranges};
 
 /// Facts about every line of one file (indexes are 0-based lines).
 #[derive(Debug, Clone)]

@@ -9,48 +9,9 @@ pub mod fuzzing;
 pub mod inject;
 pub mod layout;
 pub mod lines;
-pub mod syntax;
-
-use serde::Serialize;
 
 use crate::config::Config;
-
-/// Which module a source file is, inside the wheel.
-#[derive(Debug, Clone, Copy)]
-pub struct ModuleTarget<'a> {
-    /// Dotted module name (`pkg.sub.mod`; `pkg` for `pkg/__init__.py`).
-    pub module: &'a str,
-    /// The member path inside the wheel (`pkg/sub/mod.py`).
-    pub file_name: &'a str,
-    /// Name of the generated hooks module (`_equip_hooks_<dist>`).
-    pub hooks_module: &'a str,
-}
-
-/// Constructs the instrumenter leaves alone, counted for the report.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct NotInstrumented {
-    /// `lambda` expressions.
-    pub lambdas: usize,
-    /// List/set/dict comprehensions and generator expressions.
-    pub comprehensions: usize,
-    /// `class` bodies.
-    pub class_bodies: usize,
-    /// PEP 649/749 annotation functions (`__annotate__`, what CPython 3.14+ compiles the
-    /// annotations of a function, class body or module into): `annotationlib` runs them
-    /// with fake globals, so hooks in them would misbehave. In `.pyc` files, the code
-    /// objects found; in `.py` files, the scopes whose annotations 3.14+ compiles into one.
-    pub annotate_functions: usize,
-}
-
-impl NotInstrumented {
-    /// Adds another file's counts.
-    pub fn add(&mut self, other: &NotInstrumented) {
-        self.lambdas += other.lambdas;
-        self.comprehensions += other.comprehensions;
-        self.class_bodies += other.class_bodies;
-        self.annotate_functions += other.annotate_functions;
-    }
-}
+use crate::module::{ModuleTarget, NotInstrumented};
 
 /// The outcome for one source file.
 #[derive(Debug, Clone, Default)]
