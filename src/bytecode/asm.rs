@@ -3,15 +3,16 @@
 //!
 //! Jump arguments depend on offsets, which depend on how many EXTENDED_ARG prefixes the
 //! arguments need: sizes start at each instruction's original size and only grow, until
-//! no size changes (a fixpoint reached in a few rounds). Tables are written the way CPython
-//! writes them (`Python/compile.c` 3.8–3.10 `assemble_lnotab`/`assemble_line_range`,
-//! `Python/assemble.c` 3.11+ `write_location_info_entry`,
+//! no size changes (a fixpoint reached in a few rounds). The line table is encoded by
+//! [`super::linetable`] from the byte offsets of the layout; the exception table is written
+//! the way CPython writes it (`Python/assemble.c` 3.11+
 //! `assemble_emit_exception_table_entry`), so an unmodified body gives back the original
 //! bytes.
 
 use std::fmt;
 
-use super::disasm::{Body, END, Id, Location};
+use super::disasm::{Body, END, Id};
+use super::linetable;
 use super::tables::flags;
 
 /// The assembled tables of a code object.
@@ -196,80 +197,18 @@ impl Body {
 
     fn line_table(&self, layout: &Layout) -> Result<Vec<u8>, AsmError> {
         let offs = self.line_offsets(layout)?;
-        let mut out = Vec::with_capacity(self.lines.len() * 2);
-        match self.table.minor {
-            8 | 9 => {
-                let mut prev_off = 0u32;
-                let mut prev_line = self.firstlineno;
-                for (e, &off) in self.lines.iter().zip(&offs) {
-                    let line = e.loc.line.unwrap_or(prev_line);
-                    let mut bdelta = off - prev_off;
-                    let mut ldelta = line - prev_line;
-                    while bdelta > 255 {
-                        out.extend_from_slice(&[255, 0]);
-                        bdelta -= 255;
-                    }
-                    while ldelta > 127 {
-                        out.extend_from_slice(&[bdelta as u8, 127]);
-                        bdelta = 0;
-                        ldelta -= 127;
-                    }
-                    while ldelta < -128 {
-                        out.extend_from_slice(&[bdelta as u8, (-128i8) as u8]);
-                        bdelta = 0;
-                        ldelta += 128;
-                    }
-                    out.extend_from_slice(&[bdelta as u8, (ldelta as i8) as u8]);
-                    prev_off = off;
-                    prev_line = line;
-                }
-            }
-            10 => {
-                let mut prev_line = self.firstlineno;
-                for (k, e) in self.lines.iter().enumerate() {
-                    let end = offs.get(k + 1).copied().unwrap_or(2 * layout.total);
-                    let mut bdelta = end - offs[k];
-                    if bdelta == 0 {
-                        continue;
-                    }
-                    let mut ldelta = match e.loc.line {
-                        None => -128,
-                        Some(line) => {
-                            let mut d = line - prev_line;
-                            prev_line = line;
-                            while d > 127 {
-                                out.extend_from_slice(&[0, 127]);
-                                d -= 127;
-                            }
-                            while d < -127 {
-                                out.extend_from_slice(&[0, (-127i8) as u8]);
-                                d += 127;
-                            }
-                            d
-                        }
-                    };
-                    while bdelta > 254 {
-                        out.extend_from_slice(&[254, (ldelta as i8) as u8]);
-                        ldelta = if e.loc.line.is_none() { -128 } else { 0 };
-                        bdelta -= 254;
-                    }
-                    out.extend_from_slice(&[bdelta as u8, (ldelta as i8) as u8]);
-                }
-            }
-            _ => {
-                let mut prev_line = i64::from(self.firstlineno);
-                for (k, e) in self.lines.iter().enumerate() {
-                    let end = offs.get(k + 1).copied().unwrap_or(2 * layout.total);
-                    let mut len = (end - offs[k]) / 2;
-                    while len > 0 {
-                        let chunk = len.min(8);
-                        write_location(&mut out, &e.loc, chunk, &mut prev_line)?;
-                        len -= chunk;
-                    }
-                }
-            }
-        }
-        Ok(out)
+        let entries: Vec<linetable::Entry> = self
+            .lines
+            .iter()
+            .zip(offs)
+            .map(|(e, offset)| linetable::Entry { offset, loc: e.loc })
+            .collect();
+        linetable::encode(
+            self.table.minor,
+            &entries,
+            self.firstlineno,
+            2 * layout.total,
+        )
     }
 
     fn exc_table(&self, layout: &Layout) -> Result<Vec<u8>, AsmError> {
@@ -397,19 +336,6 @@ impl Body {
     }
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u32) {
-    while v >= 64 {
-        out.push(64 | (v & 63) as u8);
-        v >>= 6;
-    }
-    out.push(v as u8);
-}
-
-fn svarint(out: &mut Vec<u8>, v: i64) {
-    let u = if v < 0 { ((-v) << 1) | 1 } else { v << 1 };
-    varint(out, u as u32);
-}
-
 fn exc_varint(out: &mut Vec<u8>, v: u32, mut msb: u8) {
     for shift in [24, 18, 12, 6] {
         if v >= 1 << shift {
@@ -418,56 +344,4 @@ fn exc_varint(out: &mut Vec<u8>, v: u32, mut msb: u8) {
         }
     }
     out.push((v & 63) as u8 | msb);
-}
-
-/// One 3.11+ location entry of `len` (1..=8) code units, in the form CPython picks.
-fn write_location(
-    out: &mut Vec<u8>,
-    loc: &Location,
-    len: u32,
-    prev_line: &mut i64,
-) -> Result<(), AsmError> {
-    let head = |code: u8| 0x80 | (code << 3) | (len - 1) as u8;
-    let Some(line) = loc.line else {
-        out.push(head(15));
-        return Ok(());
-    };
-    let line = i64::from(line);
-    let delta = line - *prev_line;
-    let col = loc.col.map_or(-1, i64::from);
-    let end_col = loc.end_col.map_or(-1, i64::from);
-    let end_line = loc.end_line.map_or(-1, i64::from);
-    if col < 0 || end_col < 0 {
-        if end_line == line || end_line == -1 {
-            out.push(head(13));
-            svarint(out, delta);
-            *prev_line = line;
-            return Ok(());
-        }
-    } else if end_line == line {
-        if delta == 0 && col < 80 && end_col - col < 16 && end_col >= col {
-            out.push(head((col / 8) as u8));
-            out.push((((col % 8) << 4) | (end_col - col)) as u8);
-            return Ok(());
-        }
-        if (0..3).contains(&delta) && col < 128 && end_col < 128 {
-            out.push(head(10 + delta as u8));
-            out.push(col as u8);
-            out.push(end_col as u8);
-            *prev_line = line;
-            return Ok(());
-        }
-    }
-    if end_line < line {
-        return Err(AsmError(format!(
-            "location ends (line {end_line}) before it starts (line {line})"
-        )));
-    }
-    out.push(head(14));
-    svarint(out, delta);
-    varint(out, (end_line - line) as u32);
-    varint(out, (col + 1) as u32);
-    varint(out, (end_col + 1) as u32);
-    *prev_line = line;
-    Ok(())
 }

@@ -14,6 +14,7 @@ pub mod disasm;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inject;
+pub mod linetable;
 pub mod marshal;
 pub mod tables;
 
