@@ -3,17 +3,16 @@
 //!
 //! Jump arguments depend on offsets, which depend on how many EXTENDED_ARG prefixes the
 //! arguments need: sizes start at each instruction's original size and only grow, until
-//! no size changes (a fixpoint reached in a few rounds). The line table is encoded by
-//! [`super::linetable`] from the byte offsets of the layout; the exception table is written
-//! the way CPython writes it (`Python/assemble.c` 3.11+
-//! `assemble_emit_exception_table_entry`), so an unmodified body gives back the original
+//! no size changes (a fixpoint reached in a few rounds). The line table and the exception
+//! table are encoded by [`super::linetable`] and [`super::exctable`] from the offsets of
+//! that layout, the way CPython writes them, so an unmodified body gives back the original
 //! bytes.
 
 use std::fmt;
 
 use super::disasm::{Body, END, Id};
-use super::linetable;
 use super::tables::flags;
+use super::{exctable, linetable};
 
 /// The assembled tables of a code object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,14 +223,14 @@ impl Body {
             if !known(e.start) || !known(e.end) || !known(e.target) {
                 return Err(AsmError("exception entry for a missing instruction".into()));
             }
-            let (start, end) = (layout.of(e.start), layout.of(e.end));
-            if end <= start {
-                return Err(AsmError(format!("empty exception range at unit {start}")));
-            }
-            exc_varint(&mut out, start, 0x80);
-            exc_varint(&mut out, end - start, 0);
-            exc_varint(&mut out, layout.of(e.target), 0);
-            exc_varint(&mut out, e.depth << 1 | u32::from(e.lasti), 0);
+            let entry = exctable::Entry {
+                start: layout.of(e.start),
+                end: layout.of(e.end),
+                target: layout.of(e.target),
+                depth: e.depth,
+                lasti: e.lasti,
+            };
+            exctable::write_entry(&mut out, &entry)?;
         }
         Ok(out)
     }
@@ -334,14 +333,4 @@ impl Body {
         }
         u32::try_from(max).map_err(|_| AsmError("stack depth out of range".into()))
     }
-}
-
-fn exc_varint(out: &mut Vec<u8>, v: u32, mut msb: u8) {
-    for shift in [24, 18, 12, 6] {
-        if v >= 1 << shift {
-            out.push(((v >> shift) & 63) as u8 | 64 | msb);
-            msb = 0;
-        }
-    }
-    out.push((v & 63) as u8 | msb);
 }

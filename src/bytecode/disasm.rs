@@ -2,8 +2,8 @@
 //! whose jumps, line entries and exception ranges refer to instructions (by [`Id`]) rather
 //! than to offsets, so code can be inserted and the whole reassembled by [`super::asm`].
 //!
-//! The line table is decoded by [`super::linetable`] into byte offsets, which are then
-//! anchored to the instructions they fall in.
+//! The line table is decoded by [`super::linetable`] into byte offsets, the exception
+//! table by [`super::exctable`] into code units; both are then anchored to instructions.
 //!
 //! Units: offsets here are code units (2 bytes). 3.8/3.9 jump arguments and line tables
 //! count bytes; 3.10+ count code units (`Objects/lnotab_notes.txt`, `Objects/locations.md`,
@@ -11,8 +11,8 @@
 
 use std::fmt;
 
-use super::linetable;
 use super::tables::{OpTable, flags};
+use super::{exctable, linetable};
 
 /// Stable name of an instruction (its index at disassembly; new ones get fresh numbers).
 pub type Id = u32;
@@ -319,32 +319,25 @@ impl Body {
         }
         let mut exc = Vec::new();
         if table.minor >= 11 {
-            let mut r = TableReader {
-                data: exc_table,
-                pos: 0,
-            };
-            while r.pos < exc_table.len() {
-                let at = r.pos;
-                if exc_table[at] & 0x80 == 0 {
-                    return Err(err(at, "exception table entry without its start bit"));
-                }
-                let start = r.exc_varint()? as usize;
-                let size = r.exc_varint()? as usize;
-                let target = r.exc_varint()? as usize;
-                let dl = r.exc_varint()?;
+            for entry in exctable::entries(exc_table) {
+                let (at, e) = entry?;
                 let bad = || err(at, "exception table entry does not match instructions");
-                let s = at_unit(start).filter(|&s| s != END).ok_or_else(bad)?;
-                let e = at_unit(start + size).ok_or_else(bad)?;
-                let t = at_unit(target).filter(|&t| t != END).ok_or_else(bad)?;
-                if size == 0 {
+                let start = at_unit(e.start as usize)
+                    .filter(|&s| s != END)
+                    .ok_or_else(bad)?;
+                let end = at_unit(e.end as usize).ok_or_else(bad)?;
+                let target = at_unit(e.target as usize)
+                    .filter(|&t| t != END)
+                    .ok_or_else(bad)?;
+                if e.end <= e.start {
                     return Err(bad());
                 }
                 exc.push(ExcEntry {
-                    start: s,
-                    end: e,
-                    target: t,
-                    depth: dl >> 1,
-                    lasti: dl & 1 == 1,
+                    start,
+                    end,
+                    target,
+                    depth: e.depth,
+                    lasti: e.lasti,
                 });
             }
         }
@@ -357,37 +350,5 @@ impl Body {
             exc,
             next_id,
         })
-    }
-}
-
-struct TableReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl TableReader<'_> {
-    fn byte(&mut self) -> Result<u8, DisasmError> {
-        let b = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| err(self.pos, "table truncated"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    /// Exception-table varint: 6-bit chunks, most significant first, bit 6 continues.
-    fn exc_varint(&mut self) -> Result<u32, DisasmError> {
-        let mut b = self.byte()?;
-        let mut v = u32::from(b & 63);
-        let mut n = 0;
-        while b & 64 != 0 {
-            b = self.byte()?;
-            n += 1;
-            if n > 5 {
-                return Err(err(self.pos, "varint too long"));
-            }
-            v = (v << 6) | u32::from(b & 63);
-        }
-        Ok(v)
     }
 }

@@ -11,6 +11,7 @@
 pub mod asm;
 pub mod code;
 pub mod disasm;
+pub mod exctable;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inject;
