@@ -1,5 +1,5 @@
-//! Assembly of a [`Body`] back into `co_code`, the line table and the exception table, and
-//! the stack depth computed from the control-flow graph.
+//! Assembly of a [`Body`] back into `co_code`, the line table and the exception table; the
+//! stack depth comes from its control-flow graph ([`super::cfg`]).
 //!
 //! Jump arguments depend on offsets, which depend on how many EXTENDED_ARG prefixes the
 //! arguments need: sizes start at each instruction's original size and only grow, until
@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use super::cfg::Cfg;
 use super::disasm::{Body, END, Id};
 use super::tables::flags;
 use super::{exctable, linetable};
@@ -36,9 +37,6 @@ impl fmt::Display for AsmError {
 }
 
 impl std::error::Error for AsmError {}
-
-/// Deepest stack accepted; deeper means code whose loops grow the stack (not CPython's).
-const MAX_STACK: i64 = 1 << 20;
 
 /// Code units an argument needs (1 plus its EXTENDED_ARG prefixes).
 fn units_for(arg: u32) -> u32 {
@@ -235,102 +233,9 @@ impl Body {
         Ok(out)
     }
 
-    /// The stack depth the code needs (`co_stacksize`), from the control-flow graph: every
-    /// reachable instruction is visited with its entry depth; jumps carry the depth of the
-    /// taken branch, 3.11+ handlers start at their table depth + 1 (+1 with lasti).
+    /// The stack depth the code needs (`co_stacksize`), computed on its control-flow graph
+    /// ([`Cfg::stack_depth`]). Errors as [`Cfg::build`] and [`Cfg::stack_depth`] do.
     pub fn stack_depth(&self) -> Result<u32, AsmError> {
-        let n = self.instrs.len();
-        let mut pos_of_id = vec![usize::MAX; self.next_id as usize];
-        for (i, ins) in self.instrs.iter().enumerate() {
-            pos_of_id[ins.id as usize] = i;
-        }
-        let pos = |id: Id| -> Result<usize, AsmError> {
-            pos_of_id
-                .get(id as usize)
-                .copied()
-                .filter(|&p| p != usize::MAX)
-                .ok_or_else(|| AsmError("reference to a missing instruction".into()))
-        };
-        let call_finally = self.table.op("CALL_FINALLY");
-        // 3.14+ END_ASYNC_FOR "jumps" back to its loop's END_SEND only so that monitoring
-        // knows the branch source (`JUMPBY(0)`): control never goes there.
-        let end_async_for = self
-            .table
-            .op("END_ASYNC_FOR")
-            .filter(|&op| self.table.info(op).is_jump());
-        // RETURN_GENERATOR (3.11+) returns the new generator; the frame resumes after it
-        // with the first sent value on the stack, which the following POP_TOP drops.
-        let return_generator = self.table.op("RETURN_GENERATOR");
-        // GEN_START (3.10) drops the first sent value, which the compiler does not count.
-        let gen_start = self.table.op("GEN_START");
-        // On 3.13 RETURN_CONST is LOAD_CONST + RETURN_VALUE fused after CPython computed the
-        // depth: count its momentary push as that compiler does (3.12 does not).
-        let return_const = self
-            .table
-            .op("RETURN_CONST")
-            .filter(|_| self.table.minor >= 13);
-        let mut seen = vec![-1i64; n];
-        let mut work: Vec<(usize, i64)> = vec![(0, 0)];
-        let mut max = 0i64;
-        for e in &self.exc {
-            let d = i64::from(e.depth) + 1 + i64::from(e.lasti);
-            max = max.max(d);
-            work.push((pos(e.target)?, d));
-        }
-        while let Some((mut p, mut depth)) = work.pop() {
-            while p < n {
-                if seen[p] >= depth {
-                    break;
-                }
-                seen[p] = depth;
-                let ins = &self.instrs[p];
-                let info = self.table.info(ins.op);
-                let effect = if Some(ins.op) == return_generator {
-                    1
-                } else if Some(ins.op) == gen_start {
-                    0
-                } else {
-                    info.effect.at(ins.arg).ok_or_else(|| {
-                        AsmError(format!(
-                            "no stack effect known for {} {}",
-                            info.name, ins.arg
-                        ))
-                    })?
-                };
-                let new = depth + i64::from(effect);
-                if new < 0 {
-                    return Err(AsmError(format!(
-                        "stack underflow at {} (instruction {p})",
-                        info.name
-                    )));
-                }
-                max = max.max(new);
-                if max > MAX_STACK {
-                    return Err(AsmError(format!(
-                        "stack depth grows without bound (past {MAX_STACK}) at {} (instruction {p})",
-                        info.name
-                    )));
-                }
-                if Some(ins.op) == return_const {
-                    max = max.max(depth + 1);
-                }
-                if let Some(target) = ins.target {
-                    let jump = info.jump_effect.at(ins.arg).ok_or_else(|| {
-                        AsmError(format!("no jump stack effect for {}", info.name))
-                    })?;
-                    let d = depth + i64::from(jump);
-                    max = max.max(d);
-                    if Some(ins.op) != call_finally && Some(ins.op) != end_async_for {
-                        work.push((pos(target)?, d));
-                    }
-                }
-                if info.has(flags::NO_FALLTHROUGH) {
-                    break;
-                }
-                depth = new;
-                p += 1;
-            }
-        }
-        u32::try_from(max).map_err(|_| AsmError("stack depth out of range".into()))
+        Cfg::build(self)?.stack_depth(self)
     }
 }

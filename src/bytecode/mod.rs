@@ -9,6 +9,7 @@
 //! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
 pub mod asm;
+pub mod cfg;
 pub mod code;
 pub mod disasm;
 pub mod exctable;
