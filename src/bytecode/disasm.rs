@@ -2,6 +2,9 @@
 //! whose jumps, line entries and exception ranges refer to instructions (by [`Id`]) rather
 //! than to offsets, so code can be inserted and the whole reassembled by [`super::asm`].
 //!
+//! The line table is decoded by [`super::linetable`] into byte offsets, the exception
+//! table by [`super::exctable`] into code units; both are then anchored to instructions.
+//!
 //! Units: offsets here are code units (2 bytes). 3.8/3.9 jump arguments and line tables
 //! count bytes; 3.10+ count code units (`Objects/lnotab_notes.txt`, `Objects/locations.md`,
 //! `InternalDocs/exception_handling.md`).
@@ -9,6 +12,7 @@
 use std::fmt;
 
 use super::tables::{OpTable, flags};
+use super::{exctable, linetable};
 
 /// Stable name of an instruction (its index at disassembly; new ones get fresh numbers).
 pub type Id = u32;
@@ -305,156 +309,35 @@ impl Body {
             Ok((owner, (byte - 2 * starts[owner as usize] as usize) as u32))
         };
         let mut lines = Vec::new();
-        match table.minor {
-            8 | 9 => {
-                let mut addr = 0usize;
-                let mut line = firstlineno;
-                if !line_table.len().is_multiple_of(2) {
-                    return Err(err(line_table.len(), "co_lnotab has an odd length"));
-                }
-                for pair in line_table.chunks_exact(2) {
-                    addr += usize::from(pair[0]);
-                    line += i32::from(pair[1] as i8);
-                    let (a, byte) = anchor(addr.min(code.len()))?;
-                    lines.push(LineEntry {
-                        anchor: a,
-                        byte,
-                        loc: Location::line(line),
-                    });
-                }
-            }
-            10 => {
-                let mut addr = 0usize;
-                let mut line = firstlineno;
-                if !line_table.len().is_multiple_of(2) {
-                    return Err(err(line_table.len(), "co_linetable has an odd length"));
-                }
-                for pair in line_table.chunks_exact(2) {
-                    let start = addr;
-                    addr += usize::from(pair[0]);
-                    let delta = pair[1] as i8;
-                    let loc = if delta == -128 {
-                        Location::default()
-                    } else {
-                        line += i32::from(delta);
-                        Location::line(line)
-                    };
-                    if !start.is_multiple_of(2) {
-                        return Err(err(start, "co_linetable points into a code unit"));
-                    }
-                    let (a, byte) = anchor(start)?;
-                    lines.push(LineEntry {
-                        anchor: a,
-                        byte,
-                        loc,
-                    });
-                }
-                if addr != code.len() {
-                    return Err(err(addr, "co_linetable does not cover the code exactly"));
-                }
-            }
-            _ => {
-                let mut r = TableReader {
-                    data: line_table,
-                    pos: 0,
-                };
-                let mut unit = 0usize;
-                let mut line = i64::from(firstlineno);
-                while r.pos < line_table.len() {
-                    let at = r.pos;
-                    let first = r.byte()?;
-                    if first & 0x80 == 0 {
-                        return Err(err(at, "location entry without its start bit"));
-                    }
-                    let code_ = (first >> 3) & 15;
-                    let len = usize::from(first & 7) + 1;
-                    let loc = match code_ {
-                        15 => Location::default(),
-                        14 => {
-                            line += r.svarint()?;
-                            let end = line + r.varint()? as i64;
-                            let col = r.varint()? as i64 - 1;
-                            let end_col = r.varint()? as i64 - 1;
-                            Location {
-                                line: Some(line as i32),
-                                end_line: Some(end as i32),
-                                col: (col >= 0).then_some(col as i32),
-                                end_col: (end_col >= 0).then_some(end_col as i32),
-                            }
-                        }
-                        13 => {
-                            line += r.svarint()?;
-                            Location::line(line as i32)
-                        }
-                        10..=12 => {
-                            line += i64::from(code_ - 10);
-                            let col = i32::from(r.byte()?);
-                            let end_col = i32::from(r.byte()?);
-                            Location {
-                                line: Some(line as i32),
-                                end_line: Some(line as i32),
-                                col: Some(col),
-                                end_col: Some(end_col),
-                            }
-                        }
-                        _ => {
-                            let second = r.byte()?;
-                            let col = i32::from(code_) * 8 + i32::from(second >> 4);
-                            Location {
-                                line: Some(line as i32),
-                                end_line: Some(line as i32),
-                                col: Some(col),
-                                end_col: Some(col + i32::from(second & 15)),
-                            }
-                        }
-                    };
-                    if unit >= n_units {
-                        return Err(err(at, "location table runs past the code"));
-                    }
-                    let (a, byte) = anchor(2 * unit)?;
-                    lines.push(LineEntry {
-                        anchor: a,
-                        byte,
-                        loc,
-                    });
-                    unit += len;
-                }
-                if unit != n_units {
-                    return Err(err(
-                        line_table.len(),
-                        "location table does not cover the code exactly",
-                    ));
-                }
-            }
+        for e in linetable::decode(table.minor, line_table, firstlineno, code.len())? {
+            let (a, byte) = anchor(e.offset as usize)?;
+            lines.push(LineEntry {
+                anchor: a,
+                byte,
+                loc: e.loc,
+            });
         }
         let mut exc = Vec::new();
         if table.minor >= 11 {
-            let mut r = TableReader {
-                data: exc_table,
-                pos: 0,
-            };
-            while r.pos < exc_table.len() {
-                let at = r.pos;
-                if exc_table[at] & 0x80 == 0 {
-                    return Err(err(at, "exception table entry without its start bit"));
-                }
-                let start = r.exc_varint()? as usize;
-                let size = r.exc_varint()? as usize;
-                let target = r.exc_varint()? as usize;
-                let dl = r.exc_varint()?;
+            for entry in exctable::entries(exc_table) {
+                let (at, e) = entry?;
                 let bad = || err(at, "exception table entry does not match instructions");
-                let s = at_unit(start).filter(|&s| s != END).ok_or_else(bad)?;
-                let e = at_unit(start + size).ok_or_else(bad)?;
-                let t = at_unit(target).filter(|&t| t != END).ok_or_else(bad)?;
-                if size == 0 {
+                let start = at_unit(e.start as usize)
+                    .filter(|&s| s != END)
+                    .ok_or_else(bad)?;
+                let end = at_unit(e.end as usize).ok_or_else(bad)?;
+                let target = at_unit(e.target as usize)
+                    .filter(|&t| t != END)
+                    .ok_or_else(bad)?;
+                if e.end <= e.start {
                     return Err(bad());
                 }
                 exc.push(ExcEntry {
-                    start: s,
-                    end: e,
-                    target: t,
-                    depth: dl >> 1,
-                    lasti: dl & 1 == 1,
+                    start,
+                    end,
+                    target,
+                    depth: e.depth,
+                    lasti: e.lasti,
                 });
             }
         }
@@ -467,62 +350,5 @@ impl Body {
             exc,
             next_id,
         })
-    }
-}
-
-struct TableReader<'a> {
-    data: &'a [u8],
-    pos: usize,
-}
-
-impl TableReader<'_> {
-    fn byte(&mut self) -> Result<u8, DisasmError> {
-        let b = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| err(self.pos, "table truncated"))?;
-        self.pos += 1;
-        Ok(b)
-    }
-
-    /// Location-table varint: 6-bit chunks, least significant first, bit 6 continues.
-    fn varint(&mut self) -> Result<u32, DisasmError> {
-        let mut b = self.byte()?;
-        let mut v = u32::from(b & 63);
-        let mut shift = 0;
-        while b & 64 != 0 {
-            b = self.byte()?;
-            shift += 6;
-            if shift > 30 {
-                return Err(err(self.pos, "varint too long"));
-            }
-            v |= u32::from(b & 63) << shift;
-        }
-        Ok(v)
-    }
-
-    fn svarint(&mut self) -> Result<i64, DisasmError> {
-        let v = self.varint()?;
-        Ok(if v & 1 == 1 {
-            -i64::from(v >> 1)
-        } else {
-            i64::from(v >> 1)
-        })
-    }
-
-    /// Exception-table varint: 6-bit chunks, most significant first, bit 6 continues.
-    fn exc_varint(&mut self) -> Result<u32, DisasmError> {
-        let mut b = self.byte()?;
-        let mut v = u32::from(b & 63);
-        let mut n = 0;
-        while b & 64 != 0 {
-            b = self.byte()?;
-            n += 1;
-            if n > 5 {
-                return Err(err(self.pos, "varint too long"));
-            }
-            v = (v << 6) | u32::from(b & 63);
-        }
-        Ok(v)
     }
 }

@@ -9,11 +9,14 @@
 //! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
 pub mod asm;
+pub mod cfg;
 pub mod code;
 pub mod disasm;
+pub mod exctable;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inject;
+pub mod linetable;
 pub mod marshal;
 pub mod tables;
 
