@@ -194,3 +194,11 @@ fn soft_keywords_as_names_after_joined_entry_code() {
         }
     }
 }
+
+/// A coroutine whose body is only its docstring (found by the `py_rewrite` fuzz target: the
+/// rewriter indexed the first statement after the docstring, which is not there).
+#[test]
+fn a_coroutine_that_is_only_a_docstring() {
+    let source = b"class C:\n    async def aclose(self):\n        \"\"\"Close.\"\"\"\n\n\nasync def f():\n    'Doc.'\n";
+    assert!(rewrite_any(source, &fuzz_config()));
+}

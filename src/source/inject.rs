@@ -446,10 +446,11 @@ impl Injector<'_, '_> {
         // the `raise` policy (the others catch the hook's exception). There the enter and
         // exit hooks report their own failure to the error hook, so no `try:` is needed, nor
         // a line for its handler. The caller restores `self.hooks`.
+        // A body that is only a docstring (`async def` ones included) has nothing to put
+        // under `try:` either.
         if wrap
-            && !suspends
-            && !deferred
-            && (rest.is_empty() || flow::cannot_raise(&f.body, &params.names))
+            && (rest.is_empty()
+                || (!suspends && !deferred && flow::cannot_raise(&f.body, &params.names)))
         {
             wrap = false;
             if let Some(reporting) = self.hooks.reporting() {
