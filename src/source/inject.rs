@@ -174,10 +174,13 @@ const LEAVING: &str = "_equip_l";
 /// exit: entry records a `None` result falling off from the last statement's line (in
 /// `_equip_l`, and in `_equip_r` when the exit hook takes `{return_value}`), every return
 /// records its line and value once the value is evaluated, falling off the end after a
-/// simple statement records that statement's line inline, the handler clears
-/// `_equip_l`, and a `finally` of the whole body calls the exit hook when `_equip_l` holds a
-/// line: after all the function's cleanup, with the value the frame actually returns (a
-/// `finally` that returns records its own line and value last).
+/// simple statement records that statement's line inline, and a `finally` of the whole body
+/// reports, after all the function's cleanup, the exit with the value the frame actually
+/// returns (a `finally` that returns records its own line and value last) or the error. In
+/// a function that cannot suspend that `finally` calls the hooks module's leave function
+/// ([`HookAbi::leave`]), which tells the two apart; in a generator or coroutine a handler
+/// before it clears `_equip_l` and reports the error, and the `finally` reports the exit
+/// when `_equip_l` still holds a line.
 #[derive(Clone, Copy)]
 struct Deferred {
     /// Whether the exit hook takes `{return_value}` (else nothing is kept in `_equip_r`).
