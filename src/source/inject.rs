@@ -687,49 +687,35 @@ impl Injector<'_, '_> {
                 code: handler,
             });
         }
-        if let Some(deferred) = deferred
-            && leaves
-        {
-            let abi = self
-                .hooks
-                .leave
-                .clone()
-                .expect("deferred exits have an exit hook");
-            let mut leave_site = site(def_line);
-            leave_site.dynamic_lineno = true;
-            let value = if deferred.value { KEPT } else { "None" };
-            let leave = self.call(&abi, &leave_site, &|p| match p {
-                Placeholder::ReturnValue => value.into(),
-                Placeholder::Lineno => LEAVING.into(),
-                other => later(other),
-            });
-            self.end_requests.push(LineRequest {
-                lo: last_line + 1,
-                hi: next,
-                anchor: def_line,
-                indent: try_indent,
-                code: format!("finally: {leave}"),
-            });
-        } else if let Some(deferred) = deferred {
-            let abi = self
-                .hooks
-                .exit
-                .clone()
-                .expect("deferred exits have an exit hook");
+        if let Some(deferred) = deferred {
+            // The leave hook decides exit or error itself; after a handler, the exit hook
+            // runs when `_equip_l` still holds a line.
+            let abi = if leaves {
+                &self.hooks.leave
+            } else {
+                &self.hooks.exit
+            }
+            .clone()
+            .expect("deferred exits have an exit hook");
             let mut exit_site = site(def_line);
             exit_site.dynamic_lineno = true;
             let value = if deferred.value { KEPT } else { "None" };
-            let exit = self.call(&abi, &exit_site, &|p| match p {
+            let call = self.call(&abi, &exit_site, &|p| match p {
                 Placeholder::ReturnValue => value.into(),
                 Placeholder::Lineno => LEAVING.into(),
                 other => later(other),
             });
+            let guard = if leaves {
+                String::new()
+            } else {
+                format!("{LEAVING} is None or ")
+            };
             self.end_requests.push(LineRequest {
                 lo: last_line + 1,
                 hi: next,
                 anchor: def_line,
                 indent: try_indent,
-                code: format!("finally: {LEAVING} is None or {exit}"),
+                code: format!("finally: {guard}{call}"),
             });
         }
     }
