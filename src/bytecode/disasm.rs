@@ -123,11 +123,21 @@ impl fmt::Display for DisasmError {
 
 impl std::error::Error for DisasmError {}
 
-fn err(offset: usize, message: impl Into<String>) -> DisasmError {
+/// A decoding error at byte `offset` (of the code or of the table being read); shared by
+/// the line-table and exception-table decoders.
+pub(super) fn err(offset: usize, message: impl Into<String>) -> DisasmError {
     DisasmError {
         offset,
         message: message.into(),
     }
+}
+
+/// The byte of a line or exception table at `*pos`, advancing `*pos`; "table truncated"
+/// past its end.
+pub(super) fn table_byte(data: &[u8], pos: &mut usize) -> Result<u8, DisasmError> {
+    let b = *data.get(*pos).ok_or_else(|| err(*pos, "table truncated"))?;
+    *pos += 1;
+    Ok(b)
 }
 
 impl Body {

@@ -19,7 +19,7 @@
 //! re-encoding an unmodified table gives back the original bytes.
 
 use super::asm::AsmError;
-use super::disasm::DisasmError;
+use super::disasm::{DisasmError, err, table_byte};
 
 /// One exception table entry, in code units (2-byte units of `co_code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +34,6 @@ pub struct Entry {
     pub depth: u32,
     /// Whether the offset of the raising instruction is pushed.
     pub lasti: bool,
-}
-
-fn err(offset: usize, message: impl Into<String>) -> DisasmError {
-    DisasmError {
-        offset,
-        message: message.into(),
-    }
 }
 
 /// Decodes a whole exception table. Errors (naming the byte offset in the table): an entry
@@ -103,12 +96,7 @@ impl Entries<'_> {
     }
 
     fn byte(&mut self) -> Result<u8, DisasmError> {
-        let b = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| err(self.pos, "table truncated"))?;
-        self.pos += 1;
-        Ok(b)
+        table_byte(self.data, &mut self.pos)
     }
 
     /// Exception-table varint: 6-bit chunks, most significant first, bit 6 continues.

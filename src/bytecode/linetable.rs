@@ -30,7 +30,7 @@
 //! the original bytes.
 
 use super::asm::AsmError;
-use super::disasm::{DisasmError, Location};
+use super::disasm::{DisasmError, Location, err, table_byte};
 
 /// One line table entry: from byte `offset` of `co_code` on, the location is `loc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +39,6 @@ pub struct Entry {
     pub offset: u32,
     /// The location from there on.
     pub loc: Location,
-}
-
-fn err(offset: usize, message: impl Into<String>) -> DisasmError {
-    DisasmError {
-        offset,
-        message: message.into(),
-    }
 }
 
 /// Decodes the line table of a CPython 3.`minor` code object whose `co_code` is
@@ -391,12 +384,7 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn byte(&mut self) -> Result<u8, DisasmError> {
-        let b = *self
-            .data
-            .get(self.pos)
-            .ok_or_else(|| err(self.pos, "table truncated"))?;
-        self.pos += 1;
-        Ok(b)
+        table_byte(self.data, &mut self.pos)
     }
 
     /// Location-table varint: 6-bit chunks, least significant first, bit 6 continues.
