@@ -39,8 +39,9 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
-    /// A filesystem operation failed.
-    #[error("{}: {source}", crate::escape::path(.path))]
+    /// A filesystem operation failed; a missing file reads `PATH: no such file or
+    /// directory`, a refused one `PATH: permission denied`.
+    #[error("{}: {}", crate::escape::path(.path), io_reason(.source))]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -67,6 +68,16 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+}
+
+/// The reason of an I/O error as the command line prints it: the two every user meets in
+/// plain words, the others as the operating system words them.
+fn io_reason(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => error.to_string(),
     }
 }
 

@@ -19,7 +19,10 @@ use crate::source::{self, SourceError};
 use crate::wheel::filename::WheelName;
 use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata::{self, PythonVersion, RequiresPython};
-use crate::wheel::reader::{InputWheel, MemberInfo, PROVENANCE_FILE, SIGNATURE_FILES};
+use crate::wheel::provenance::{
+    InputIdentity, InstrumentedModule, PROVENANCE_FILE, Provenance, RequiresPythonRaise,
+};
+use crate::wheel::reader::{InputWheel, MemberInfo, SIGNATURE_FILES};
 use crate::wheel::writer::{
     Content, Deflated, OutputMember, Timestamps, WriteOptions, deflate_within, write_wheel,
 };
@@ -759,28 +762,36 @@ pub fn module_name(member: &str, data_dir: &str) -> Option<String> {
 
 /// `<dist-info>/equip-wheel.json`: tool, config, input and what was instrumented.
 fn provenance(input: &InputWheel, config: &Config, report: &Report, hooks_name: &str) -> Vec<u8> {
-    let value = serde_json::json!({
-        "tool": "equip-wheel",
-        "tool_version": env!("CARGO_PKG_VERSION"),
-        "config": config.normalized,
-        "config_sha256": config.sha256,
-        "input": {
-            "filename": input.name.to_string(),
-            "sha256": input.sha256(),
+    Provenance {
+        tool: "equip-wheel".to_string(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        config: config.normalized.clone(),
+        config_sha256: config.sha256.clone(),
+        input: InputIdentity {
+            filename: input.name.to_string(),
+            sha256: input.sha256(),
         },
-        "hooks_module": hooks_name,
-        "requires_python": report.requires_python,
-        "instrumented": report.modules.iter().map(|m| serde_json::json!({
-            "member": m.member,
-            "module": m.module,
-            "functions": m.functions.len(),
-            "probes": m.probes,
-        })).collect::<Vec<_>>(),
-        "totals": report.totals,
-    });
-    let mut text = serde_json::to_vec_pretty(&value).expect("JSON values serialize");
-    text.push(b'\n');
-    text
+        hooks_module: hooks_name.to_string(),
+        requires_python: report
+            .requires_python
+            .as_ref()
+            .map(|change| RequiresPythonRaise {
+                input: change.input.clone(),
+                output: change.output.clone(),
+            }),
+        instrumented: report
+            .modules
+            .iter()
+            .map(|m| InstrumentedModule {
+                member: m.member.clone(),
+                module: m.module.clone(),
+                functions: m.functions.len(),
+                probes: m.probes,
+            })
+            .collect(),
+        totals: serde_json::to_value(report.totals).expect("totals serialize"),
+    }
+    .to_bytes()
 }
 
 #[cfg(test)]

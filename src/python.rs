@@ -218,11 +218,13 @@ fn instrument_wheel(
 }
 
 /// Verifies one wheel; returns the verify report as JSON text (problems are data, not
-/// errors).
+/// errors). Raises `FileError` when the file is missing or cannot be read.
 #[pyfunction]
 fn verify_wheel(py: Python<'_>, path: PathBuf) -> PyResult<String> {
-    let report = run_interruptible(py, move |_| verify(&path))?;
-    Ok(serde_json::to_string(&report).expect("reports serialize"))
+    match run_interruptible(py, move |_| verify(&path))? {
+        Ok(report) => Ok(serde_json::to_string(&report).expect("reports serialize")),
+        Err(e) => Err(to_py_err(py, e)),
+    }
 }
 
 /// The version with a local label added, exactly as the instrumented wheel spells it:

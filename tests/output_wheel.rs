@@ -164,7 +164,8 @@ fn in_place_replaces_the_input_and_dry_run_writes_nothing() {
         &["instrument", w.to_str().unwrap(), "--dry-run", "-o", "dry"],
     );
     assert_eq!(o.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("demo.util (demo/util.py): add"));
+    // The plan is machine output: on stdout.
+    assert!(String::from_utf8_lossy(&o.stdout).contains("demo.util (demo/util.py): add"));
     assert!(!dir.path().join("dry").exists());
 
     let before = std::fs::read(&w).unwrap();

@@ -350,7 +350,8 @@ def instrument_wheel(
         WheelError: the input is not a valid wheel, or is already instrumented.
         InstrumentError: a module could not be instrumented (e.g. ``on-syntax-error =
             "fail"`` and a file that does not parse).
-        FileError: the output could not be written.
+        FileError: the input is missing or cannot be read (``errno`` ``ENOENT`` or
+            ``EACCES``), or the output could not be written.
         KeyboardInterrupt: Ctrl-C; the work stopped, and the output is absent unless it was
             already complete and in place.
     """
@@ -384,6 +385,7 @@ def verify_wheel(path: StrPath) -> VerifyResult:
     structural problem (not a zip, no RECORD, ...) is reported alone.
 
     Raises:
+        FileError: the file is missing or cannot be read (there is nothing to verify).
         KeyboardInterrupt: Ctrl-C.
     """
     d = json.loads(_native.verify_wheel(os.fspath(path)))

@@ -1,10 +1,11 @@
 //! Wheel files (PyPA binary distribution format): file names, RECORD, dist-info metadata,
-//! validated reading, deterministic writing, and verification.
+//! validated reading, deterministic writing, verification, and the provenance file.
 
 pub mod filename;
 pub mod fuzzing;
 pub mod limits;
 pub mod metadata;
+pub mod provenance;
 pub mod reader;
 pub mod record;
 pub mod verify;

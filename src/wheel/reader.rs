@@ -20,14 +20,12 @@ use zip::ZipArchive;
 
 use super::filename::{WheelName, normalize_dist_name};
 use super::limits::ReadLimits;
+use super::provenance::PROVENANCE_FILE;
 use super::record::{RecordEntry, RecordHash, parse_record};
 use super::zipdir::{self, FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, ZipEntry};
-use crate::error::{WheelError, WheelProblem};
+use crate::error::{Error, WheelError, WheelProblem};
 use crate::escape;
 use crate::files::{ReadFileError, read_regular_file};
-
-/// File name of the provenance file equip-wheel adds to `.dist-info`.
-pub const PROVENANCE_FILE: &str = "equip-wheel.json";
 
 /// Signature files that RECORD may be accompanied by (PEP 491); dropped on output.
 pub const SIGNATURE_FILES: [&str; 2] = ["RECORD.jws", "RECORD.p7s"];
@@ -107,13 +105,17 @@ pub struct InputWheel {
 impl InputWheel {
     /// Reads and validates the wheel at `path`, refusing declared sizes past `limits`.
     ///
-    /// Errors ([`WheelError`]) name the wheel and the offending member: not a regular file,
+    /// Errors ([`Error::Wheel`]) name the wheel and the offending member: not a regular file,
     /// a bad file name, not a zip or an inconsistent one (see [`zipdir`]), unsafe or
     /// duplicate names, symlinks, compression other than stored/deflate, encryption, a size
     /// or ratio past `limits`, not exactly one `.dist-info`, RECORD missing, doubled,
     /// malformed, using a hash weaker than sha256, or not covering the archive.
-    pub fn open(path: &Path, limits: &ReadLimits) -> Result<Self, WheelError> {
+    ///
+    /// A file that is missing or cannot be read is [`Error::Io`] (reported before the file
+    /// name is checked: "no such file" is the more useful message).
+    pub fn open(path: &Path, limits: &ReadLimits) -> Result<Self, Error> {
         let err = |problem| WheelError::new(path, problem);
+        std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -122,13 +124,16 @@ impl InputWheel {
         // A wheel is at most its members plus headers: twice the total limit is generous.
         let bytes = read_regular_file(path, Some(limits.max_total_size.saturating_mul(2)))
             .map_err(|e| match e {
-                ReadFileError::NotRegular(kind) => err(WheelProblem::NotARegularFile(kind.into())),
+                ReadFileError::NotRegular(kind) => {
+                    err(WheelProblem::NotARegularFile(kind.into())).into()
+                }
                 e @ ReadFileError::TooLarge { .. } => err(WheelProblem::LimitExceeded(format!(
                     "{e} (twice EQUIP_WHEEL_MAX_TOTAL_SIZE)"
-                ))),
-                e @ ReadFileError::Io(_) => err(WheelProblem::NotAZip(e.to_string())),
+                )))
+                .into(),
+                ReadFileError::Io(e) => Error::io(path, e),
             })?;
-        Self::from_bytes(path, bytes, limits)
+        Ok(Self::from_bytes(path, bytes, limits)?)
     }
 
     /// Validates the wheel whose file content is `bytes`, as [`InputWheel::open`] does after

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::limits::ReadLimits;
 use super::reader::InputWheel;
-use crate::error::WheelError;
+use crate::error::{Error, WheelError};
 
 /// The result of verifying one wheel.
 #[derive(Debug, Clone, Serialize)]
@@ -36,9 +36,11 @@ impl VerifyReport {
 /// RECORD missing or not covering the archive, ...) is reported alone, since nothing after
 /// it can be trusted; content problems (hash or size mismatches, corrupt data) are all
 /// reported, in archive order. Content is checked as a stream (memory: one chunk per
-/// thread). This never returns `Err`: problems are data here, including an invalid
-/// `EQUIP_WHEEL_MAX_*` variable.
-pub fn verify_wheel(path: &Path) -> VerifyReport {
+/// thread). Problems are data here, including an invalid `EQUIP_WHEEL_MAX_*` variable.
+///
+/// Errors: only [`Error::Io`], when the file is missing or cannot be read (there is no
+/// wheel to report on).
+pub fn verify_wheel(path: &Path) -> Result<VerifyReport, Error> {
     let failed = |problem: String| VerifyReport {
         wheel: path.to_path_buf(),
         members: 0,
@@ -46,11 +48,12 @@ pub fn verify_wheel(path: &Path) -> VerifyReport {
     };
     let limits = match ReadLimits::from_env() {
         Ok(limits) => limits,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return Ok(failed(e.to_string())),
     };
     let input = match InputWheel::open(path, &limits) {
         Ok(w) => w,
-        Err(e) => return failed(e.to_string()),
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(e) => return Ok(failed(e.to_string())),
     };
     let problems: Vec<String> = input
         .members
@@ -62,9 +65,9 @@ pub fn verify_wheel(path: &Path) -> VerifyReport {
                 .map(|e: WheelError| e.to_string())
         })
         .collect();
-    VerifyReport {
+    Ok(VerifyReport {
         wheel: path.to_path_buf(),
         members: input.members.len(),
         problems,
-    }
+    })
 }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import doctest
+import errno
 import hashlib
 import json
 import os
@@ -250,9 +251,11 @@ def test_error_classes(tmp_path: Path) -> None:
     report = equip_wheel.instrument_wheel(broken, preset="calls", out_dir=tmp_path / "out")
     assert [s.member for s in report.skipped] == ["broken/bad.py"]
 
+    not_a_zip = tmp_path / "text-1.0-py3-none-any.whl"
+    not_a_zip.write_text("hello")
     with pytest.raises(equip_wheel.WheelError) as winfo:
-        equip_wheel.instrument_wheel(tmp_path / "missing-1.0-py3-none-any.whl", preset="calls")
-    assert winfo.value.member is None and "cannot read" in winfo.value.reason
+        equip_wheel.instrument_wheel(not_a_zip, preset="calls")
+    assert winfo.value.member is None and "not a valid zip archive" in winfo.value.reason
 
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -317,3 +320,15 @@ def test_ctrl_c_stops_the_work_and_leaves_nothing(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "interrupted after" in proc.stdout
     assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_missing_input_is_a_file_error(tmp_path: Path) -> None:
+    missing = tmp_path / "gone-1.0-py3-none-any.whl"
+    for call in (equip_wheel.instrument_wheel, equip_wheel.verify_wheel):
+        with pytest.raises(equip_wheel.FileError) as info:
+            call(missing)
+        assert isinstance(info.value, OSError)
+        assert info.value.errno == errno.ENOENT
+        assert info.value.filename == str(missing)
+        assert str(info.value) == f"{missing}: no such file or directory"
+    assert not (tmp_path / "wheelhouse").exists()
