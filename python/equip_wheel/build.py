@@ -19,6 +19,11 @@ What each hook does (the contract is in docs/build-backend.md):
   ``get_requires_*`` hooks) exists here only when the real backend has it, so frontends that
   probe with ``hasattr`` see the same backend. ``UnsupportedOperation`` is re-exported too.
 - Every hook delegates to the real backend with ``config_settings`` passed through untouched.
+- The first hooks a frontend calls (``get_requires_*``, ``prepare_metadata_*``,
+  ``build_sdist``) load and validate the instrumentation settings, so their errors come
+  before anything is built and name the project's own files (not those of an sdist unpacked
+  in a temporary directory). A real backend that cannot be imported gets "did you mean" from
+  :data:`KNOWN_BACKENDS`.
 - ``build_wheel`` has the real backend build into a private temporary directory, then
   instruments that wheel in-process (the Rust engine) and moves the instrumented wheel into
   ``wheel_directory``: exactly one new ``.whl`` appears there, never a partial or
@@ -28,13 +33,19 @@ What each hook does (the contract is in docs/build-backend.md):
   metadata and its file name agree; ``build_wheel`` then lets the real backend prepare its
   own metadata again (it is given ``metadata_directory=None``). Whenever a
   ``metadata_directory`` is given, the built wheel is checked against it (name and version).
-- ``build_sdist`` and the editable hooks (``build_editable`` ...) pass through: sdists and
-  editable installs are not instrumented.
+- ``build_sdist`` has the real backend build into a private temporary directory, refuses an
+  sdist that lacks a file named by ``config = FILE`` (a wheel built from it would miss its
+  settings; the message says how the real backend includes the file) and, with
+  ``output.local-version``, labels the sdist's file name, top directory and PKG-INFO
+  ``Version:`` like the wheel (uv refuses a wheel whose version differs from its sdist's).
+  Sdists are not instrumented, nor are editable installs (``build_editable`` passes
+  through).
 
 Switching instrumentation off for one build: ``EQUIP_WHEEL_DISABLE=1`` in the environment,
 or ``--config-settings equip-wheel.enabled=false`` (pip; ``-C`` for build and uv), or
 ``enabled = false`` in ``[tool.equip-wheel]``. The environment variable wins over the config
-setting, which wins over the table.
+setting, which wins over the table. Switched off, every hook passes straight through (the
+instrumentation settings are not read): the sdist and the wheel are the real backend's.
 
 Errors of equip-wheel (configuration, instrumentation, mismatching metadata) print one line
 ``equip-wheel: error: ...`` to stderr and raise ``SystemExit(1)``; the real backend's own
@@ -244,7 +255,9 @@ def _installed(spec: str) -> bool:
 def _did_you_mean(spec: str) -> str:
     """``"; did you mean 'setuptools.build_meta'?"`` for a mistyped backend: the closest of
     the installed :data:`KNOWN_BACKENDS`, else of all of them (saying it is not installed),
-    else an empty string."""
+    else (also for a known backend spelled right) an empty string."""
+    if spec in KNOWN_BACKENDS:
+        return ""  # Spelled right, just not installed.
     installed = [b for b in KNOWN_BACKENDS if _installed(b)]
     close = difflib.get_close_matches(spec, installed, n=1, cutoff=0.6)
     if close:

@@ -766,6 +766,7 @@ def test_mistyped_backend_gets_did_you_mean_through_uv(offline: None, tmp_path: 
             "[build-system] requires too)",
         ),
         ("completely_different", " (list it in [build-system] requires): No module named"),
+        ("maturin", " (list it in [build-system] requires): No module named 'maturin'"),
     ],
 )
 def test_mistyped_backend_did_you_mean(
