@@ -534,6 +534,28 @@ def _relabel_sdist(directory: str, sdist_name: str, label: str) -> str:
     return new_name
 
 
+def _check_not_labelled_twice(wheel_name: str, label: str) -> None:
+    """Fail when building from a labelled sdist whose ``PKG-INFO`` version the real backend
+    took as the wheel's (VCS-versioning plugins do so outside a checkout): the label would be
+    added a second time and the wheel would not match its sdist."""
+    try:
+        with open(os.path.join(_get_project().root, "PKG-INFO"), encoding="utf-8") as f:
+            declared = _read_headers(f.read()).get("version", "")
+    except (OSError, UnicodeDecodeError):
+        return  # Not built from an sdist.
+    parts = wheel_name.split("-")
+    built = parts[1] if len(parts) >= 5 else ""
+    if built and built == declared and declared.endswith(("+" + label, "." + label)):
+        twice = _native.with_local_label(built, label)
+        _fail(
+            f"the real backend built version {built} from this sdist, whose PKG-INFO already "
+            f"carries the local version label {label!r} (the backend takes its version from "
+            f"PKG-INFO); the wheel would be {twice}, not the sdist's {declared}: build the "
+            "wheel from the source tree (pip wheel ., uv build --wheel) or give the version "
+            "statically in [project]"
+        )
+
+
 # --- the hooks -----------------------------------------------------------------------------
 
 
@@ -603,6 +625,8 @@ def _build_wheel(
         os.mkdir(built_dir)
         built_name: str = backend.build_wheel(built_dir, config_settings, inner_metadata)
         built = os.path.join(built_dir, built_name)
+        if config.local_version is not None:
+            _check_not_labelled_twice(built_name, config.local_version)
         try:
             report = _native.instrument_wheel(built, config, out_dir)
         except EquipWheelError as e:

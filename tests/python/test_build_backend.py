@@ -859,6 +859,57 @@ def test_local_version_sdist_is_the_real_backends_relabelled(
             assert relabelled == member, name
 
 
+PKG_INFO_VERSION_BACKEND = '''\
+"""An in-tree backend (loaded through backend-path): flit_core, except that, as
+VCS-versioning plugins do outside a checkout, it takes the version from PKG-INFO when the
+project has one (an unpacked sdist)."""
+import os
+import re
+
+from flit_core.buildapi import build_sdist, get_requires_for_build_sdist  # noqa: F401
+from flit_core.buildapi import build_wheel as _flit_build_wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if os.path.exists("PKG-INFO"):
+        with open("PKG-INFO") as f:
+            version = re.search(r"^Version: (.*)$", f.read(), re.M).group(1)
+        with open("pyproject.toml") as f:
+            text = f.read()
+        with open("pyproject.toml", "w") as f:
+            f.write(re.sub(r'^version = ".*"$', f'version = "{version}"', text, count=1, flags=re.M))
+    return _flit_build_wheel(wheel_directory, config_settings, metadata_directory)
+'''
+
+
+def test_local_version_taken_from_pkg_info_fails_instead_of_labelling_twice(
+    offline: None, tmp_path: Path
+) -> None:
+    project = copy_project("flit", tmp_path)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "pkg_info_backend.py").write_text(PKG_INFO_VERSION_BACKEND)
+    set_equip_table(
+        project,
+        "pkg_info_backend",
+        'backend-path = ["_backend"]\npreset = "calls"\n\n[tool.equip-wheel.output]\n'
+        'local-version = "traced"\n\n[tool.flit.sdist]\ninclude = ["_backend/"]\n',
+    )
+    out = tmp_path / "out"
+    proc = run(frontend_cmd("uv build", project, out), check=False)
+    assert proc.returncode != 0
+    [error] = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert (
+        "the real backend built version 1.2.0+traced from this sdist, whose PKG-INFO already "
+        "carries the local version label 'traced'" in error
+    ), error
+    assert "the wheel would be 1.2.0+traced.traced" in error
+    assert "build the wheel from the source tree (pip wheel ., uv build --wheel)" in error
+    assert not list(out.glob("*.whl"))
+    # The fix the message gives works.
+    run(frontend_cmd("uv build", project, out, "--wheel"))
+    assert only_wheel(out).name == "eqfix_flit-1.2.0+traced-py3-none-any.whl"
+
+
 # --- switching instrumentation off through real frontends -----------------------------------
 
 
