@@ -19,6 +19,11 @@ What each hook does (the contract is in docs/build-backend.md):
   ``get_requires_*`` hooks) exists here only when the real backend has it, so frontends that
   probe with ``hasattr`` see the same backend. ``UnsupportedOperation`` is re-exported too.
 - Every hook delegates to the real backend with ``config_settings`` passed through untouched.
+- The first hooks a frontend calls (``get_requires_*``, ``prepare_metadata_*``,
+  ``build_sdist``) load and validate the instrumentation settings, so their errors come
+  before anything is built and name the project's own files (not those of an sdist unpacked
+  in a temporary directory). A real backend that cannot be imported gets "did you mean" from
+  :data:`KNOWN_BACKENDS`.
 - ``build_wheel`` has the real backend build into a private temporary directory, then
   instruments that wheel in-process (the Rust engine) and moves the instrumented wheel into
   ``wheel_directory``: exactly one new ``.whl`` appears there, never a partial or
@@ -28,13 +33,19 @@ What each hook does (the contract is in docs/build-backend.md):
   metadata and its file name agree; ``build_wheel`` then lets the real backend prepare its
   own metadata again (it is given ``metadata_directory=None``). Whenever a
   ``metadata_directory`` is given, the built wheel is checked against it (name and version).
-- ``build_sdist`` and the editable hooks (``build_editable`` ...) pass through: sdists and
-  editable installs are not instrumented.
+- ``build_sdist`` has the real backend build into a private temporary directory, refuses an
+  sdist that lacks a file named by ``config = FILE`` (a wheel built from it would miss its
+  settings; the message says how the real backend includes the file) and, with
+  ``output.local-version``, labels the sdist's file name, top directory and PKG-INFO
+  ``Version:`` like the wheel (uv refuses a wheel whose version differs from its sdist's).
+  Sdists are not instrumented, nor are editable installs (``build_editable`` passes
+  through).
 
 Switching instrumentation off for one build: ``EQUIP_WHEEL_DISABLE=1`` in the environment,
 or ``--config-settings equip-wheel.enabled=false`` (pip; ``-C`` for build and uv), or
 ``enabled = false`` in ``[tool.equip-wheel]``. The environment variable wins over the config
-setting, which wins over the table.
+setting, which wins over the table. Switched off, every hook passes straight through (the
+instrumentation settings are not read): the sdist and the wheel are the real backend's.
 
 Errors of equip-wheel (configuration, instrumentation, mismatching metadata) print one line
 ``equip-wheel: error: ...`` to stderr and raise ``SystemExit(1)``; the real backend's own
@@ -44,14 +55,19 @@ backend calls ``sys.exit``, as maturin does).
 
 from __future__ import annotations
 
+import difflib
+import gzip
 import importlib
+import importlib.util
+import io
 import json
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import zipfile
-from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from equip_wheel import _native
 from equip_wheel.errors import EquipWheelError
@@ -65,6 +81,33 @@ ConfigSettings = Optional[Mapping[str, Union[str, List[str]]]]
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+
+#: Real backends a mistyped ``build-backend`` is compared with ("did you mean ...?").
+KNOWN_BACKENDS = (
+    "setuptools.build_meta",
+    "setuptools.build_meta:__legacy__",
+    "hatchling.build",
+    "flit_core.buildapi",
+    "pdm.backend",
+    "poetry.core.masonry.api",
+    "maturin",
+    "scikit_build_core.build",
+    "mesonpy",
+    "uv_build",
+    "sipbuild.api",
+)
+
+#: How to put a file in the sdist, per real backend (the top-level module of its name).
+_SDIST_INCLUDE_HINTS = {
+    "setuptools": 'add the line "include {path}" to MANIFEST.in',
+    "flit_core": 'list it in [tool.flit.sdist] include = ["{path}"]',
+    "hatchling": "list it in [tool.hatch.build.targets.sdist] include (and keep it out of .gitignore)",
+    "pdm": 'list it in [tool.pdm.build] source-includes = ["{path}"]',
+    "poetry": 'list it in [tool.poetry] include = [{{ path = "{path}", format = "sdist" }}]',
+    "maturin": 'list it in [tool.maturin] include = [{{ path = "{path}", format = "sdist" }}]',
+    "scikit_build_core": 'list it in [tool.scikit-build] sdist.include = ["{path}"]',
+    "mesonpy": "commit it to git (meson dist archives the committed tree)",
+}
 
 
 def _fail(message: str) -> NoReturn:
@@ -115,6 +158,31 @@ class _Project:
         enabled = table.get("enabled")
         self.table_enabled: Optional[bool] = enabled if isinstance(enabled, bool) else None
 
+    def config_files(self) -> List[Tuple[str, str, str]]:
+        """The files the instrumentation settings are read from besides this pyproject.toml,
+        following ``config = FILE`` (and a named pyproject.toml's own ``config``): a list of
+        ``(absolute path, the value of config = ..., the file that names it)``. Stops at a file
+        that cannot be read or parsed (loading the config reports that) and at a cycle."""
+        files: List[Tuple[str, str, str]] = []
+        seen = {os.path.realpath(self.pyproject)}
+        naming = self.pyproject
+        while naming.endswith("pyproject.toml"):
+            try:
+                with open(naming, encoding="utf-8") as f:
+                    table = _native.read_backend_table(f.read(), naming)
+            except (OSError, UnicodeDecodeError, EquipWheelError):
+                break
+            value = table.get("config") if table else None
+            if not isinstance(value, str):
+                break
+            path = os.path.normpath(os.path.join(os.path.dirname(naming), value))
+            files.append((path, value, naming))
+            if os.path.realpath(path) in seen or len(files) > 16:
+                break
+            seen.add(os.path.realpath(path))
+            naming = path
+        return files
+
 
 _project: Optional[_Project] = None
 _backend: Any = None
@@ -145,12 +213,19 @@ def _inner() -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as e:
-        hint = (
-            f" from backend-path {project.backend_path}"
-            if search
-            else "; list it in [build-system] requires"
+        missing = getattr(e, "name", None) or ""
+        itself = bool(missing) and (module_name == missing or module_name.startswith(missing + "."))
+        suggestion = "" if search or not itself else _did_you_mean(project.backend_spec)
+        if search:
+            where = f" from backend-path {project.backend_path}"
+        elif suggestion:
+            where = ""
+        else:
+            where = " (list it in [build-system] requires)"
+        _fail(
+            f"{project.pyproject}: cannot import the real build backend {module_name!r} of "
+            f"[tool.equip-wheel] build-backend{where}: {e}{suggestion}"
         )
-        _fail(f"cannot import the real build backend {module_name!r}{hint}: {e}")
     if search:
         location = os.path.abspath(getattr(obj, "__file__", None) or "")
         if not any(location.startswith(p + os.sep) for p in search):
@@ -167,6 +242,35 @@ def _inner() -> Any:
     return obj
 
 
+def _installed(spec: str) -> bool:
+    """Whether the top-level package of backend ``spec`` is importable here (found without
+    importing it)."""
+    top = spec.partition(":")[0].partition(".")[0]
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _did_you_mean(spec: str) -> str:
+    """``"; did you mean 'setuptools.build_meta'?"`` for a mistyped backend: the closest of
+    the installed :data:`KNOWN_BACKENDS`, else of all of them (saying it is not installed),
+    else (also for a known backend spelled right) an empty string."""
+    if spec in KNOWN_BACKENDS:
+        return ""  # Spelled right, just not installed.
+    installed = [b for b in KNOWN_BACKENDS if _installed(b)]
+    close = difflib.get_close_matches(spec, installed, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    close = difflib.get_close_matches(spec, KNOWN_BACKENDS, n=1, cutoff=0.6)
+    if close:
+        return (
+            f"; did you mean {close[0]!r}? (not installed here: list it in "
+            "[build-system] requires too)"
+        )
+    return ""
+
+
 def _parse_bool(value: str, what: str) -> bool:
     v = value.strip().lower()
     if v in _TRUE:
@@ -176,36 +280,72 @@ def _parse_bool(value: str, what: str) -> bool:
     _fail(f"{what} must be true or false (1/0, yes/no, on/off), not {value!r}")
 
 
-def _enabled(config_settings: ConfigSettings) -> bool:
-    """Whether this build instruments its wheel, announcing it when it does not."""
+def _enabled(config_settings: ConfigSettings, announce: bool = True) -> bool:
+    """Whether this build instruments its wheel, announcing it (with ``announce``) when it
+    does not."""
+    say = _say if announce else (lambda message: None)
     env = os.environ.get(ENV_DISABLE, "")
     if env.strip() and _parse_bool(env, ENV_DISABLE):
-        _say(f"instrumentation switched off by {ENV_DISABLE}={env}; the wheel is not instrumented")
+        say(f"instrumentation switched off by {ENV_DISABLE}={env}; the wheel is not instrumented")
         return False
     if config_settings and CONFIG_SETTING_ENABLED in config_settings:
         value = config_settings[CONFIG_SETTING_ENABLED]
         if isinstance(value, list):
             value = value[-1] if value else ""
         if not _parse_bool(str(value), f"config setting {CONFIG_SETTING_ENABLED}"):
-            _say(
+            say(
                 f"instrumentation switched off by {CONFIG_SETTING_ENABLED}={value}; the wheel is not instrumented"
             )
             return False
         return True
     if _get_project().table_enabled is False:
-        _say(
+        say(
             "instrumentation switched off by enabled = false in [tool.equip-wheel]; the wheel is not instrumented"
         )
         return False
     return True
 
 
+def _include_hint(relpath: str) -> str:
+    """How to get ``relpath`` (a file of the project) into the real backend's sdist."""
+    top = _get_project().backend_spec.partition(":")[0].partition(".")[0]
+    how = _SDIST_INCLUDE_HINTS.get(
+        top, "include it in the sdist (see the real backend's documentation)"
+    )
+    return (
+        f"{how.format(path=relpath)}, or move the settings inline into [tool.equip-wheel] of "
+        "pyproject.toml"
+    )
+
+
 def _config() -> _native.NativeConfig:
-    """The full, validated instrumentation config of the project (fails the build if invalid)."""
+    """The full, validated instrumentation config of the project (fails the build if invalid).
+
+    Building from an unpacked sdist (``PKG-INFO`` next to ``pyproject.toml``) that lacks a
+    config file named by ``config = FILE`` fails with how to include that file."""
+    project = _get_project()
+    if os.path.isfile(os.path.join(project.root, "PKG-INFO")):
+        for path, value, naming in project.config_files():
+            if not os.path.exists(path):
+                relpath = os.path.relpath(path, project.root).replace(os.sep, "/")
+                _fail(
+                    f"{naming}: config = {value!r}: {relpath} is not in the sdist this wheel is "
+                    f"built from; {_include_hint(relpath)}"
+                )
     try:
-        return _native.load_config(path=_get_project().pyproject)
+        return _native.load_config(path=project.pyproject)
     except EquipWheelError as e:
         _fail(str(e))
+
+
+def _check_config(config_settings: ConfigSettings) -> Optional[_native.NativeConfig]:
+    """Loads and validates the instrumentation config before anything is built (the
+    ``get_requires_*``, ``prepare_metadata_*`` and ``build_sdist`` hooks), so that its errors
+    name the project's own files, not those of an sdist unpacked in a temporary directory.
+    None (and nothing read) when instrumentation is switched off."""
+    if not _enabled(config_settings, announce=False):
+        return None
+    return _config()
 
 
 # --- metadata ------------------------------------------------------------------------------
@@ -287,21 +427,156 @@ def _check_against_metadata(wheel: str, metadata_directory: str) -> None:
         )
 
 
+# --- sdists ---------------------------------------------------------------------------------
+
+
+def _member(name: str) -> str:
+    """A tar member name without a leading ``./``."""
+    return name[2:] if name.startswith("./") else name
+
+
+def _sdist_top(names: List[str], sdist_name: str) -> str:
+    """The one top-level directory every member of an sdist is in."""
+    tops = {_member(n).partition("/")[0] for n in names}
+    if len(tops) != 1:
+        _fail(f"the real backend's sdist {sdist_name} has no single top-level directory")
+    return tops.pop()
+
+
+def _check_sdist_has_config(sdist: str) -> None:
+    """Fail unless the sdist holds every config file the settings are read from: a wheel built
+    from it (``uv build``, ``python -m build``) would not find them."""
+    project = _get_project()
+    files = project.config_files()
+    if not files or not sdist.endswith(".tar.gz"):
+        return
+    sdist_name = os.path.basename(sdist)
+    with tarfile.open(sdist, "r:gz") as t:
+        names = [_member(n) for n in t.getnames()]
+    top = _sdist_top(names, sdist_name)
+    members = set(names)
+    for path, value, naming in files:
+        relpath = os.path.relpath(path, project.root)
+        if relpath == os.pardir or relpath.startswith(os.pardir + os.sep):
+            _fail(
+                f"{naming}: config = {value!r} is outside the project ({path}): no sdist can "
+                "contain it, and a wheel built from the sdist would have no settings; move the "
+                "file into the project or the settings inline into [tool.equip-wheel] of "
+                "pyproject.toml"
+            )
+        relpath = relpath.replace(os.sep, "/")
+        if f"{top}/{relpath}" not in members:
+            _fail(
+                f"{naming}: config = {value!r}: the sdist {sdist_name} does not contain "
+                f"{relpath}, so a wheel built from it (uv build, python -m build) would miss "
+                f"its settings; {_include_hint(relpath)}"
+            )
+
+
+def _relabel_version(stem: str, label: str) -> str:
+    """``name-1.0`` -> ``name-1.0+label``."""
+    name, sep, version = stem.rpartition("-")
+    if not sep or not name:
+        _fail(f"the real backend's sdist {stem!r} is not named NAME-VERSION")
+    return f"{name}-{_native.with_local_label(version, label)}"
+
+
+def _relabel_sdist(directory: str, sdist_name: str, label: str) -> str:
+    """Rewrites the real backend's sdist ``directory/sdist_name`` with the local version
+    label: its file name, top-level directory and ``Version:`` of its PKG-INFO, exactly as the
+    wheel built from it will spell its version (frontends such as uv compare the two). Member
+    order, modes and times and the gzip header time are kept, so the result is as
+    reproducible as the real backend's. Returns the new file name (the old file is removed).
+    """
+    if not sdist_name.endswith(".tar.gz"):
+        _fail(f"the real backend built {sdist_name}, not a .tar.gz sdist: cannot label its version")
+    source = os.path.join(directory, sdist_name)
+    new_name = _relabel_version(sdist_name[: -len(".tar.gz")], label) + ".tar.gz"
+    target = os.path.join(directory, new_name)
+    with open(source, "rb") as f:
+        gzip_mtime = int.from_bytes(f.read(8)[4:8], "little")
+    relabelled = False
+    with tarfile.open(source, "r:gz") as src, open(target + ".part", "wb") as raw:
+        top = _sdist_top(src.getnames(), sdist_name)
+        new_top = _relabel_version(top, label)
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=gzip_mtime) as gz:
+            with tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as dst:
+                for member in src.getmembers():
+                    rest = _member(member.name).partition("/")[2]
+                    member.name = f"{new_top}/{rest}" if rest else new_top
+                    link = _member(member.linkname)
+                    if member.islnk() and link.startswith(top + "/"):
+                        member.linkname = new_top + link[len(top) :]
+                    member.pax_headers = {
+                        k: v
+                        for k, v in member.pax_headers.items()
+                        if k not in ("path", "linkpath", "size")
+                    }
+                    content = src.extractfile(member) if member.isfile() else None
+                    if rest == "PKG-INFO" and content is not None:
+                        text = content.read().decode("utf-8")
+                        version = _read_headers(text).get("version", "")
+                        data = _native.set_metadata_version(
+                            text, _native.with_local_label(version, label)
+                        ).encode("utf-8")
+                        member.size = len(data)
+                        content = io.BytesIO(data)
+                        relabelled = True
+                    dst.addfile(member, content)
+    if not relabelled:
+        os.remove(target + ".part")
+        _fail(
+            f"the real backend's sdist {sdist_name} has no {top}/PKG-INFO: cannot label its version"
+        )
+    os.replace(target + ".part", target)
+    if target != source:
+        os.remove(source)
+    return new_name
+
+
+def _check_not_labelled_twice(wheel_name: str, label: str) -> None:
+    """Fail when building from a labelled sdist whose ``PKG-INFO`` version the real backend
+    took as the wheel's (VCS-versioning plugins do so outside a checkout): the label would be
+    added a second time and the wheel would not match its sdist."""
+    try:
+        with open(os.path.join(_get_project().root, "PKG-INFO"), encoding="utf-8") as f:
+            declared = _read_headers(f.read()).get("version", "")
+    except (OSError, UnicodeDecodeError):
+        return  # Not built from an sdist.
+    parts = wheel_name.split("-")
+    built = parts[1] if len(parts) >= 5 else ""
+    if built and built == declared and declared.endswith(("+" + label, "." + label)):
+        twice = _native.with_local_label(built, label)
+        _fail(
+            f"the real backend built version {built} from this sdist, whose PKG-INFO already "
+            f"carries the local version label {label!r} (the backend takes its version from "
+            f"PKG-INFO); the wheel would be {twice}, not the sdist's {declared}: build the "
+            "wheel from the source tree (pip wheel ., uv build --wheel) or give the version "
+            "statically in [project]"
+        )
+
+
 # --- the hooks -----------------------------------------------------------------------------
 
 
 def _get_requires_for_build_wheel(config_settings: ConfigSettings = None) -> List[str]:
-    result: List[str] = _inner().get_requires_for_build_wheel(config_settings)
+    backend = _inner()
+    _check_config(config_settings)
+    result: List[str] = backend.get_requires_for_build_wheel(config_settings)
     return result
 
 
 def _get_requires_for_build_sdist(config_settings: ConfigSettings = None) -> List[str]:
-    result: List[str] = _inner().get_requires_for_build_sdist(config_settings)
+    backend = _inner()
+    _check_config(config_settings)
+    result: List[str] = backend.get_requires_for_build_sdist(config_settings)
     return result
 
 
 def _get_requires_for_build_editable(config_settings: ConfigSettings = None) -> List[str]:
-    result: List[str] = _inner().get_requires_for_build_editable(config_settings)
+    backend = _inner()
+    _check_config(config_settings)
+    result: List[str] = backend.get_requires_for_build_editable(config_settings)
     return result
 
 
@@ -323,7 +598,9 @@ def _prepare_metadata_for_build_wheel(
 def _prepare_metadata_for_build_editable(
     metadata_directory: str, config_settings: ConfigSettings = None
 ) -> str:
-    name: str = _inner().prepare_metadata_for_build_editable(metadata_directory, config_settings)
+    backend = _inner()
+    _check_config(config_settings)
+    name: str = backend.prepare_metadata_for_build_editable(metadata_directory, config_settings)
     return name
 
 
@@ -348,6 +625,8 @@ def _build_wheel(
         os.mkdir(built_dir)
         built_name: str = backend.build_wheel(built_dir, config_settings, inner_metadata)
         built = os.path.join(built_dir, built_name)
+        if config.local_version is not None:
+            _check_not_labelled_twice(built_name, config.local_version)
         try:
             report = _native.instrument_wheel(built, config, out_dir)
         except EquipWheelError as e:
@@ -374,8 +653,23 @@ def _build_wheel(
 
 
 def _build_sdist(sdist_directory: str, config_settings: ConfigSettings = None) -> str:
-    name: str = _inner().build_sdist(sdist_directory, config_settings)
-    return name
+    backend = _inner()
+    config = _check_config(config_settings)
+    if config is None:
+        name: str = backend.build_sdist(sdist_directory, config_settings)
+        return name
+    sdist_directory = os.path.abspath(sdist_directory)
+    os.makedirs(sdist_directory, exist_ok=True)
+    work = tempfile.mkdtemp(prefix=".equip-wheel-", dir=sdist_directory)
+    try:
+        name = backend.build_sdist(work, config_settings)
+        _check_sdist_has_config(os.path.join(work, name))
+        if config.local_version is not None:
+            name = _relabel_sdist(work, name, config.local_version)
+        os.replace(os.path.join(work, name), os.path.join(sdist_directory, name))
+        return name
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _build_editable(

@@ -563,6 +563,403 @@ b.build_wheel('out', None, 'meta/eqfix_flit-9.9.dist-info')
     assert list((project / "out").iterdir()) == []
 
 
+# --- errors before anything is built, through real frontends ------------------------------
+
+#: What uv and build print when they start building the wheel from the sdist.
+WHEEL_FROM_SDIST = "Building wheel from"
+
+
+def frontend_cmd(frontend: str, project: Path, out: Path, *extra: str) -> list:
+    """The command line of a real frontend building ``project`` into ``out``."""
+    if frontend == "pip wheel":
+        return [sys.executable, "-m", "pip", "wheel", "--no-deps", *offline_args(), "-w", out,
+                *extra, project]  # fmt: skip
+    if frontend == "python -m build":
+        return [sys.executable, "-m", "build", "--outdir", out, *extra, project]
+    if frontend == "uv build":
+        return [*UV, "build", "--python", sys.executable, *offline_args(), "--out-dir", out,
+                *extra, project]  # fmt: skip
+    raise AssertionError(frontend)
+
+
+def built_files(out: Path) -> list[str]:
+    """What a build left in its output directory (uv writes a .gitignore there first)."""
+    if not out.exists():
+        return []
+    return sorted(p.name for p in out.iterdir() if p.name != ".gitignore")
+
+
+def assert_fails_first(proc, out: Path, names: Path, message: str) -> str:
+    """The build failed with one ``equip-wheel: error:`` line that names ``names`` (a file of
+    the project) and says ``message``, before any sdist or wheel was written. Returns it."""
+    assert proc.returncode != 0, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert len(errors) == 1, proc.stderr
+    error = errors[0]
+    assert str(names) in error and message in error, error
+    assert "Traceback" not in proc.stderr
+    assert WHEEL_FROM_SDIST not in proc.stderr + proc.stdout, proc.stderr
+    assert built_files(out) == [], "an sdist or wheel was left behind"
+    return error
+
+
+@pytest.mark.parametrize("frontend", ["pip wheel", "python -m build", "uv build"])
+@pytest.mark.parametrize("where", ["pyproject.toml", "equip.toml"])
+def test_config_error_is_reported_before_anything_is_built(
+    where: str, frontend: str, offline: None, tmp_path: Path
+) -> None:
+    """An invalid configuration fails the first hook (get_requires_*), naming the project's
+    own file, not the copy in an sdist unpacked into a temporary directory."""
+    project = copy_project("flit", tmp_path)
+    bad = '[hooks]\nfunction-enter = "f({qualnam})"\n'
+    if where == "pyproject.toml":
+        set_equip_table(project, "flit_core.buildapi", "[tool.equip-wheel." + bad[1:])
+    else:
+        (project / "equip.toml").write_text(bad)
+        set_equip_table(
+            project,
+            "flit_core.buildapi",
+            'config = "equip.toml"\n\n[tool.flit.sdist]\ninclude = ["equip.toml"]\n',
+        )
+    out = tmp_path / "out"
+    proc = run(frontend_cmd(frontend, project, out), check=False)
+    error = assert_fails_first(proc, out, project / where, "unknown placeholder {qualnam}")
+    assert f"{project / where}:" in error and "hooks.function-enter" in error, error
+
+
+@pytest.mark.parametrize("frontend", ["python -m build", "uv build"])
+@pytest.mark.parametrize(
+    "fixture, include",
+    [
+        ("setuptools", 'add the line "include equip.toml" to MANIFEST.in'),
+        ("flit", 'list it in [tool.flit.sdist] include = ["equip.toml"]'),
+    ],
+)
+def test_config_file_missing_from_the_sdist_fails_with_a_hint(
+    fixture: str, include: str, frontend: str, offline: None, tmp_path: Path
+) -> None:
+    """The real backend leaves equip.toml out of its sdist: build_sdist fails (and leaves no
+    sdist) with how to include it; following the hint makes the same build work."""
+    _, mod, backend, _ = BACKENDS[fixture]
+    project = copy_project(fixture, tmp_path)
+    (project / "equip.toml").write_text(f'preset = "calls"\n\n[select]\nmodules = ["{mod}.core"]\n')
+    set_equip_table(project, backend, 'config = "equip.toml"\n')
+    out = tmp_path / "out"
+    proc = run(frontend_cmd(frontend, project, out), check=False)
+    error = assert_fails_first(
+        proc, out, project / "pyproject.toml", "config = 'equip.toml': the sdist"
+    )
+    assert f"does not contain equip.toml; {include}" in error.replace(
+        ", so a wheel built from it (uv build, python -m build) would miss its settings", ""
+    ), error
+    assert "or move the settings inline into [tool.equip-wheel]" in error
+
+    if frontend == "uv build":
+        # The hint, followed, works.
+        if fixture == "setuptools":
+            (project / "MANIFEST.in").write_text("include equip.toml\n")
+        else:
+            with (project / "pyproject.toml").open("a") as f:
+                f.write('\n[tool.flit.sdist]\ninclude = ["equip.toml"]\n')
+        run(frontend_cmd(frontend, project, out))
+        prov = provenance(only_wheel(out))
+        assert prov is not None
+        assert prov["config"]["select"]["modules"] == [f"{mod}.core"], prov
+
+
+def test_config_file_missing_from_a_given_sdist_fails_with_a_hint(
+    offline: None, tmp_path: Path
+) -> None:
+    """An sdist made without the check (instrumentation switched off) and built later: the
+    wheel build says the file is not in the sdist and how to include it."""
+    project = copy_project("flit", tmp_path)
+    (project / "equip.toml").write_text('preset = "calls"\n')
+    set_equip_table(project, "flit_core.buildapi", 'config = "equip.toml"\n')
+    sdists = tmp_path / "sdists"
+    run(
+        frontend_cmd("uv build", project, sdists, "--sdist"),
+        env=offline_env(EQUIP_WHEEL_DISABLE="1"),
+    )
+    [sdist] = sdists.glob("*.tar.gz")
+    out = tmp_path / "out"
+    proc = run(frontend_cmd("pip wheel", sdist, out), check=False)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert len(errors) == 1, proc.stderr
+    assert "config = 'equip.toml': equip.toml is not in the sdist this wheel is built from; " \
+        'list it in [tool.flit.sdist] include = ["equip.toml"]' in errors[0], errors[0]  # fmt: skip
+    assert built_files(out) == []
+
+
+EARLY_HOOKS = {
+    "get_requires_for_build_wheel": "b.get_requires_for_build_wheel({})",
+    "get_requires_for_build_sdist": "b.get_requires_for_build_sdist({})",
+    "get_requires_for_build_editable": "b.get_requires_for_build_editable({})",
+    "prepare_metadata_for_build_wheel": "b.prepare_metadata_for_build_wheel('out', {})",
+    "prepare_metadata_for_build_editable": "b.prepare_metadata_for_build_editable('out', {})",
+    "build_sdist": "b.build_sdist('out', {})",
+}
+
+
+@pytest.mark.parametrize("hook", list(EARLY_HOOKS))
+def test_each_early_hook_validates_the_config(
+    hook: str, backends_venv: Path, tmp_path: Path
+) -> None:
+    project = copy_project("setuptools", tmp_path)
+    set_equip_table(
+        project,
+        "setuptools.build_meta",
+        '[tool.equip-wheel.hooks]\nfunction-enter = "f({nope})"\n',
+    )
+    (project / "out").mkdir()
+    proc = call_hooks(backends_venv, project, EARLY_HOOKS[hook], check=False)
+    assert proc.returncode == 1, proc.stderr
+    [error] = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert f"{project / 'pyproject.toml'}:" in error and "unknown placeholder {nope}" in error
+    assert list((project / "out").iterdir()) == []
+    # Switched off, the same hook does not read the settings.
+    proc = call_hooks(
+        backends_venv, project, EARLY_HOOKS[hook], env=offline_env(EQUIP_WHEEL_DISABLE="1")
+    )
+    assert "equip-wheel: error:" not in proc.stderr
+
+
+def test_config_file_outside_the_project_fails_build_sdist(
+    backends_venv: Path, tmp_path: Path
+) -> None:
+    project = copy_project("hatchling", tmp_path)
+    (tmp_path / "shared.toml").write_text('preset = "calls"\n')
+    set_equip_table(project, "hatchling.build", 'config = "../shared.toml"\n')
+    proc = call_hooks(backends_venv, project, "b.build_sdist('out')", check=False)
+    assert proc.returncode == 1
+    [error] = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert (
+        f"{project / 'pyproject.toml'}: config = '../shared.toml' is outside the project" in error
+    ), error
+    assert list((project / "out").iterdir()) == []
+
+
+def test_mistyped_backend_gets_did_you_mean_through_uv(offline: None, tmp_path: Path) -> None:
+    project = copy_project("setuptools", tmp_path)
+    set_equip_table(project, "setuptools.build_meat", "")
+    out = tmp_path / "out"
+    proc = run(frontend_cmd("uv build", project, out), check=False)
+    error = assert_fails_first(
+        proc,
+        out,
+        project / "pyproject.toml",
+        "cannot import the real build backend 'setuptools.build_meat'",
+    )
+    assert error.endswith("; did you mean 'setuptools.build_meta'?"), error
+    assert "[build-system] requires" not in error, error
+
+
+@pytest.mark.parametrize(
+    "spec, suggestion",
+    [
+        ("hatchling.biuld", "; did you mean 'hatchling.build'?"),
+        ("flit_core.buildap", "; did you mean 'flit_core.buildapi'?"),
+        ("pdm.backnd", "; did you mean 'pdm.backend'?"),
+        (
+            "poetry.core.masonry.apy",
+            "; did you mean 'poetry.core.masonry.api'? (not installed here: list it in "
+            "[build-system] requires too)",
+        ),
+        ("completely_different", " (list it in [build-system] requires): No module named"),
+        ("maturin", " (list it in [build-system] requires): No module named 'maturin'"),
+    ],
+)
+def test_mistyped_backend_did_you_mean(
+    spec: str, suggestion: str, backends_venv: Path, tmp_path: Path
+) -> None:
+    project = copy_project("flit", tmp_path)
+    set_equip_table(project, spec, "")
+    proc = call_hooks(backends_venv, project, "hasattr(b, 'build_wheel')", check=False)
+    assert proc.returncode == 1
+    [error] = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert error.startswith(f"equip-wheel: error: {project / 'pyproject.toml'}: "), error
+    assert suggestion in error, error
+    if "did you mean" not in suggestion:
+        assert "did you mean" not in error
+
+
+# --- a local version label through sdist-first frontends -----------------------------------
+
+
+def sdist_pkg_info_version(sdist: Path) -> tuple[str, str]:
+    """(top-level directory, PKG-INFO Version) of an sdist."""
+    members = sdist_members(sdist)
+    top = {name.split("/")[0] for name in members}
+    assert len(top) == 1, top
+    [top_dir] = top
+    pkg_info = members[f"{top_dir}/PKG-INFO"][2].decode()
+    version = next(
+        v.split(":", 1)[1].strip() for v in pkg_info.splitlines() if v.startswith("Version:")
+    )
+    return top_dir, version
+
+
+@pytest.mark.parametrize(
+    "fixture, frontend",
+    [(f, "uv build") for f in FIXTURES] + [("flit", "python -m build")],
+)
+def test_local_version_builds_from_the_sdist(
+    fixture: str, frontend: str, offline: None, tmp_path: Path
+) -> None:
+    """uv compares the version of the wheel built from the sdist with the sdist's: the sdist
+    carries the label too (file name, top directory, PKG-INFO)."""
+    dist, mod, _, _ = BACKENDS[fixture]
+    project = with_local_version(fixture, tmp_path)
+    out = tmp_path / "out"
+    run(frontend_cmd(frontend, project, out))
+    [sdist] = out.glob("*.tar.gz")
+    wheel = only_wheel(out)
+    assert sdist.name == f"{mod}-1.2.0+traced.tar.gz"
+    assert sdist_pkg_info_version(sdist) == (f"{mod}-1.2.0+traced", "1.2.0+traced")
+    assert wheel.name == f"{mod}-1.2.0+traced-py3-none-any.whl"
+    assert wheel_metadata(wheel) == (f"{mod}-1.2.0+traced.dist-info", "1.2.0+traced")
+    assert provenance(wheel) is not None
+    venv = harness.Venv.create_with_uv(Path(sys.executable), tmp_path / "venv")
+    venv.uv_install("--no-deps", "--offline", "--no-cache", wheel)
+    assert_counts(calls_of(venv.python, mod, tmp_path), fixture)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES)
+def test_local_version_sdist_is_the_real_backends_relabelled(
+    fixture: str, backends_venv: Path, tmp_path: Path
+) -> None:
+    """The labelled sdist is the real backend's with only the top directory and PKG-INFO's
+    Version changed (member order, types, modes and contents kept)."""
+    _, mod, _, _ = BACKENDS[fixture]
+    env = offline_env(SOURCE_DATE_EPOCH="1700000000")
+    sdists = {}
+    for label, extra in [("plain", {"EQUIP_WHEEL_DISABLE": "1"}), ("labelled", {})]:
+        project = with_local_version(fixture, tmp_path / label)
+        name = (
+            call_hooks(backends_venv, project, "print(b.build_sdist('out'))", env={**env, **extra})
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        assert sorted(p.name for p in (project / "out").iterdir()) == [name]
+        sdists[label] = project / "out" / name
+    assert sdists["plain"].name == f"{mod}-1.2.0.tar.gz"
+    assert sdists["labelled"].name == f"{mod}-1.2.0+traced.tar.gz"
+    plain = sdist_members(sdists["plain"])
+    labelled = sdist_members(sdists["labelled"])
+    old, new = f"{mod}-1.2.0", f"{mod}-1.2.0+traced"
+    assert list(labelled) == [n.replace(old, new, 1) for n in plain]
+    for name, member in plain.items():
+        relabelled = labelled[name.replace(old, new, 1)]
+        if name == f"{old}/PKG-INFO":
+            assert relabelled[2] == member[2].replace(
+                b"\nVersion: 1.2.0\n", b"\nVersion: 1.2.0+traced\n"
+            )
+            assert relabelled[:2] == member[:2]
+        else:
+            assert relabelled == member, name
+
+
+PKG_INFO_VERSION_BACKEND = '''\
+"""An in-tree backend (loaded through backend-path): flit_core, except that, as
+VCS-versioning plugins do outside a checkout, it takes the version from PKG-INFO when the
+project has one (an unpacked sdist)."""
+import os
+import re
+
+from flit_core.buildapi import build_sdist, get_requires_for_build_sdist  # noqa: F401
+from flit_core.buildapi import build_wheel as _flit_build_wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if os.path.exists("PKG-INFO"):
+        with open("PKG-INFO") as f:
+            version = re.search(r"^Version: (.*)$", f.read(), re.M).group(1)
+        with open("pyproject.toml") as f:
+            text = f.read()
+        with open("pyproject.toml", "w") as f:
+            f.write(re.sub(r'^version = ".*"$', f'version = "{version}"', text, count=1, flags=re.M))
+    return _flit_build_wheel(wheel_directory, config_settings, metadata_directory)
+'''
+
+
+def test_local_version_taken_from_pkg_info_fails_instead_of_labelling_twice(
+    offline: None, tmp_path: Path
+) -> None:
+    project = copy_project("flit", tmp_path)
+    (project / "_backend").mkdir()
+    (project / "_backend" / "pkg_info_backend.py").write_text(PKG_INFO_VERSION_BACKEND)
+    set_equip_table(
+        project,
+        "pkg_info_backend",
+        'backend-path = ["_backend"]\npreset = "calls"\n\n[tool.equip-wheel.output]\n'
+        'local-version = "traced"\n\n[tool.flit.sdist]\ninclude = ["_backend/"]\n',
+    )
+    out = tmp_path / "out"
+    proc = run(frontend_cmd("uv build", project, out), check=False)
+    assert proc.returncode != 0
+    [error] = [line for line in proc.stderr.splitlines() if "equip-wheel: error:" in line]
+    assert (
+        "the real backend built version 1.2.0+traced from this sdist, whose PKG-INFO already "
+        "carries the local version label 'traced'" in error
+    ), error
+    assert "the wheel would be 1.2.0+traced.traced" in error
+    assert "build the wheel from the source tree (pip wheel ., uv build --wheel)" in error
+    assert not list(out.glob("*.whl"))
+    # The fix the message gives works.
+    run(frontend_cmd("uv build", project, out, "--wheel"))
+    assert only_wheel(out).name == "eqfix_flit-1.2.0+traced-py3-none-any.whl"
+
+
+# --- switching instrumentation off through real frontends -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "frontend, how",
+    [
+        ("uv build", "-C equip-wheel.enabled=false"),
+        ("python -m build", "-C equip-wheel.enabled=false"),
+        ("uv build", "EQUIP_WHEEL_DISABLE=1"),
+        ("pip wheel", "EQUIP_WHEEL_DISABLE=1"),
+    ],
+)
+def test_switched_off_builds_the_real_backends_wheel(
+    frontend: str, how: str, offline: None, tmp_path: Path
+) -> None:
+    """Switched off, the wrapper builds exactly the real backend's wheel and sdist: no
+    provenance, no local label, no instrumented module, even with a broken config."""
+    env = offline_env(SOURCE_DATE_EPOCH="1700000000")
+    # The same project with flit_core as its own backend: the reference wheel.
+    reference = copy_project("flit", tmp_path / "reference")
+    text = (reference / "pyproject.toml").read_text()
+    (reference / "pyproject.toml").write_text(
+        text.replace(
+            'build-backend = "equip_wheel.build"', 'build-backend = "flit_core.buildapi"', 1
+        )
+    )
+    run(frontend_cmd(frontend, reference, tmp_path / "ref-out"), env=env)
+    expected = only_wheel(tmp_path / "ref-out")
+
+    project = with_local_version("flit", tmp_path)
+    with (project / "pyproject.toml").open("a") as f:
+        f.write('\n[tool.equip-wheel.hooks]\nfunction-enter = "f({nope})"\n')
+    extra: list[str] = []
+    if how.startswith("-C"):
+        extra = ["--config-settings" if frontend == "pip wheel" else "-C", how.split(" ", 1)[1]]
+    else:
+        env["EQUIP_WHEEL_DISABLE"] = "1"
+    out = tmp_path / "out"
+    proc = run(frontend_cmd(frontend, project, out, *extra), env=env)
+    wheel = only_wheel(out)
+    assert wheel.name == expected.name == "eqfix_flit-1.2.0-py3-none-any.whl"
+    assert provenance(wheel) is None
+    assert harness.wheel_members(wheel) == harness.wheel_members(expected)
+    if frontend != "pip wheel":
+        [sdist] = out.glob("*.tar.gz")
+        assert sdist.name == "eqfix_flit-1.2.0.tar.gz"
+    if frontend != "pip wheel":  # pip shows a backend's output only when it fails
+        assert "instrumentation switched off by" in proc.stderr + proc.stdout
+
+
 # --- docs/build-backend.md ---------------------------------------------------------------
 
 
