@@ -73,7 +73,7 @@ impl Error {
 
 /// The reason of an I/O error as the command line prints it: the two every user meets in
 /// plain words, the others as the operating system words them.
-fn io_reason(error: &std::io::Error) -> String {
+pub(crate) fn io_reason(error: &std::io::Error) -> String {
     match error.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),

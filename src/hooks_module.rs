@@ -7,8 +7,30 @@ use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
 use crate::hook_abi::{Binding, HookAbi, HookSet, module_name, snippet_for};
 use crate::syntax::{Edit, apply_edits, line_starts, py_str};
 
-/// Renders the hooks module for `distribution` `version` under `config`.
-pub fn render(config: &Config, distribution: &str, version: &str) -> String {
+/// The name under which the hooks module defines its inventory of instrumented functions:
+/// a dict from dotted module name to the tuple of its instrumented qualnames, in source
+/// order. Written only when `hooks.setup` uses the name (a large package has tens of
+/// thousands of functions, and the text is parsed at import); defined before the setup code
+/// runs. The `calls` preset uses it to report functions that were never called.
+pub const INVENTORY_NAME: &str = "_equip_functions";
+
+/// The instrumented functions of one module, for the inventory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleFunctions {
+    /// The dotted module name.
+    pub module: String,
+    /// The qualnames of its instrumented functions, each once, in source order.
+    pub qualnames: Vec<String>,
+}
+
+/// Renders the hooks module for `distribution` `version` under `config`; `inventory` lists
+/// the instrumented functions (see [`INVENTORY_NAME`]).
+pub fn render(
+    config: &Config,
+    distribution: &str,
+    version: &str,
+    inventory: &[ModuleFunctions],
+) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "\"\"\"Hooks injected by equip-wheel {} into {} {}.\n\nGenerated from {} (config sha256 {}); do not edit.\n\"\"\"\n",
@@ -27,6 +49,9 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
         }
     }
     if let Some(setup) = &config.hooks.setup {
+        if setup.contains(INVENTORY_NAME) {
+            out.push_str(&inventory_source(inventory));
+        }
         out.push_str("\n# hooks.setup\n");
         out.push_str(setup.trim_end());
         out.push('\n');
@@ -69,6 +94,24 @@ pub fn render(config: &Config, distribution: &str, version: &str) -> String {
         binding.attribute,
         py_str(&binding.source)
     ));
+    out
+}
+
+/// `_equip_functions = {...}`: one line per module.
+fn inventory_source(inventory: &[ModuleFunctions]) -> String {
+    let mut out = format!(
+        "\n# The functions instrumented in this distribution, by module.\n{INVENTORY_NAME} = {{\n"
+    );
+    for m in inventory {
+        let names: Vec<String> = m.qualnames.iter().map(|q| py_str(q)).collect();
+        // A one-element tuple needs its trailing comma.
+        out.push_str(&format!(
+            "    {}: ({},),\n",
+            py_str(&m.module),
+            names.join(", ")
+        ));
+    }
+    out.push_str("}\n");
     out
 }
 
@@ -328,7 +371,7 @@ function-enter = "x = 1\nevents.append(({qualname}, {thread_id}, '''a\nb'''))\n{
 function-exit = "events.append(f'{method_name} -> {return_value!r}')"
 "#,
         );
-        let text = render(&c, "demo", "1.0");
+        let text = render(&c, "demo", "1.0", &[]);
         ruff_python_parser::parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert!(text.contains("def _equip_function_enter(qualname, arguments):"));
         assert!(
@@ -354,7 +397,7 @@ function-exit = "events.append(f'{method_name} -> {return_value!r}')"
             vec![Placeholder::Lineno, Placeholder::ReturnValue]
         );
         assert!(HookAbi::of(&c, HookKind::FunctionEnter).is_none());
-        let text = render(&c, "demo", "1.0");
+        let text = render(&c, "demo", "1.0", &[]);
         assert!(!text.contains("try:\n        print"), "{text}");
     }
 
@@ -430,7 +473,7 @@ module-enter = "print({module})"
         ruff_python_parser::parse_module(&b.fallback).unwrap();
         ruff_python_parser::parse_module(&b.expression()).unwrap();
         // The hooks module keeps the binding code under the tag, after the hook functions.
-        let text = render(&c, "demo", "1.0");
+        let text = render(&c, "demo", "1.0", &[]);
         let at = text.find(&format!("{} = compile(", b.attribute)).unwrap();
         assert!(at > text.find("def _equip_function_exit").unwrap());
         // Another config (another calling convention) has another tag.

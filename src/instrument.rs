@@ -2,6 +2,7 @@
 //! parallel, add the hooks module and the provenance file, rename for a build tag or local
 //! version, and write the output atomically (README.md, "The output wheel").
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +13,7 @@ use crate::bytecode;
 use crate::caveats::{Caveat, Caveats};
 use crate::config::{Config, OnShadowedModule, OnUnsupportedPyc};
 use crate::error::{ConfigError, Error, WheelError, WheelProblem};
-use crate::hooks_module;
+use crate::hooks_module::{self, ModuleFunctions};
 use crate::module::ModuleTarget;
 use crate::report::{ModuleReport, Report, RequiresPythonChange, Skipped};
 use crate::source::{self, SourceError};
@@ -375,8 +376,12 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
         });
     }
 
-    let hooks_source =
-        hooks_module::render(config, &input.name.distribution, &naming.output_version);
+    let hooks_source = hooks_module::render(
+        config,
+        &input.name.distribution,
+        &naming.output_version,
+        &inventory(&report),
+    );
     members.push(OutputMember {
         name: hooks_member,
         content: Content::Bytes(hooks_source.into_bytes()),
@@ -758,6 +763,29 @@ pub fn module_name(member: &str, data_dir: &str) -> Option<String> {
         parts.push(&stem);
     }
     (!parts.is_empty()).then(|| parts.join("."))
+}
+
+/// The instrumented functions by module, for the hooks module: a module present as both
+/// `.py` and `.pyc` is listed once, each qualname once, in the order first met.
+fn inventory(report: &Report) -> Vec<ModuleFunctions> {
+    let mut modules: Vec<ModuleFunctions> = Vec::new();
+    let mut index: HashMap<&str, (usize, HashSet<&str>)> = HashMap::new();
+    for m in &report.modules {
+        let (i, seen) = index.entry(&m.module).or_insert_with(|| {
+            modules.push(ModuleFunctions {
+                module: m.module.clone(),
+                qualnames: Vec::new(),
+            });
+            (modules.len() - 1, HashSet::new())
+        });
+        for q in &m.functions {
+            if seen.insert(q) {
+                modules[*i].qualnames.push(q.clone());
+            }
+        }
+    }
+    modules.retain(|m| !m.qualnames.is_empty());
+    modules
 }
 
 /// `<dist-info>/equip-wheel.json`: tool, config, input and what was instrumented.

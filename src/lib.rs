@@ -10,6 +10,7 @@
 //! the `equip_wheel._native` extension module.
 
 pub mod bytecode;
+pub mod calls;
 pub mod caveats;
 pub mod cli;
 pub mod config;

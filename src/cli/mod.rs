@@ -7,6 +7,7 @@
 //!
 //! Messages go to stderr, machine output to stdout ([`output`]).
 
+mod calls;
 mod instrument;
 mod output;
 mod show;
@@ -42,6 +43,7 @@ Examples:
   equip-wheel show wheelhouse/pkg-1.0-py3-none-any.whl
   equip-wheel verify wheelhouse/*.whl
   equip-wheel presets --show calls
+  equip-wheel calls merge --uncalled equip-calls-*.json
   equip-wheel completions bash > ~/.local/share/bash-completion/completions/equip-wheel
 
 Configuration: --config FILE, else --preset NAME, else [tool.equip-wheel] in ./pyproject.toml,
@@ -99,11 +101,30 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         show: Option<String>,
     },
+    /// Work with the files of the `calls` preset.
+    #[command(subcommand)]
+    Calls(CallsCommand),
     /// Print a shell completion script on stdout.
     Completions {
         /// The shell to complete in.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CallsCommand {
+    /// Sum per-process call counts (`equip-calls-<pid>.json`) per function and print them.
+    Merge {
+        /// Files written by instrumented processes (or by an earlier merge).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print only the functions that no process called.
+        #[arg(long)]
+        uncalled: bool,
+        /// How to print: a table, or an equip-calls/1 JSON document.
+        #[arg(long, value_enum, default_value = "table")]
+        format: calls::CallsFormat,
     },
 }
 
@@ -206,6 +227,11 @@ pub fn run_with_cancel(argv: Vec<String>, cancel: Arc<AtomicBool>) -> i32 {
         Command::Verify { wheels, json } => verify::run(&unique_inputs(wheels), json),
         Command::Show { wheels, json } => show::run(&unique_inputs(wheels), json),
         Command::Presets { show } => list_presets(show.as_deref()),
+        Command::Calls(CallsCommand::Merge {
+            files,
+            uncalled,
+            format,
+        }) => calls::merge_files(&unique_inputs(files), uncalled, format),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "equip-wheel", &mut std::io::stdout());

@@ -8,7 +8,7 @@ pub const DEFAULT: &str = "calls";
 const PRESETS: &[(&str, &str, &str)] = &[
     (
         "calls",
-        "count calls per function; JSON at exit to $EQUIP_CALLS_FILE or equip-calls-<pid>.json",
+        "count calls per function, zeros included; JSON at exit to $EQUIP_CALLS_FILE or equip-calls-<pid>.json",
         include_str!("presets/calls.toml"),
     ),
     (

@@ -228,8 +228,8 @@ def sdist_members(sdist: Path) -> dict[str, tuple[str, int, bytes]]:
 
 
 def calls_of(python: Path, import_name: str, tmp: Path, *, cwd: Path | None = None) -> dict:
-    """Runs ``import_name.run()`` with ``python``; returns the ``calls`` preset's JSON
-    (``{}`` if the program wrote none: nothing instrumented)."""
+    """Runs ``import_name.run()`` with ``python``; returns the ``calls`` preset's counts of
+    the functions called (``{}`` if the program wrote none: nothing instrumented)."""
     calls_file = tmp / f"calls-{import_name}.json"
     calls_file.unlink(missing_ok=True)
     proc = run(
@@ -242,7 +242,7 @@ def calls_of(python: Path, import_name: str, tmp: Path, *, cwd: Path | None = No
         return {}
     data = json.loads(calls_file.read_text())
     assert data["format"] == "equip-calls/1"
-    return data["calls"]
+    return harness.called(data["calls"])
 
 
 def assert_counts(calls: dict, fixture: str) -> None:

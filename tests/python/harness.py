@@ -275,6 +275,13 @@ def _check_install(proc: subprocess.CompletedProcess[str], what: str) -> None:
             raise AssertionError(f"{what} warned: {line}\n{proc.stderr}")
 
 
+def called(calls: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The ``calls`` preset's counts without the functions it lists with 0 (never called):
+    module -> qualname -> count, modules with no call left out."""
+    kept = {m: {q: n for q, n in functions.items() if n} for m, functions in calls.items()}
+    return {m: functions for m, functions in kept.items() if functions}
+
+
 def wheel_members(path: Path) -> dict[str, bytes]:
     """Name -> content of every member of a wheel."""
     with zipfile.ZipFile(path) as z:

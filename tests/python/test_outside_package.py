@@ -57,7 +57,7 @@ def _calls(path: Path) -> dict:
             for qualname, count in functions.items():
                 merged.setdefault(module, {})
                 merged[module][qualname] = merged[module].get(qualname, 0) + count
-    return merged
+    return harness.called(merged)
 
 
 def _sdist_only_project(dest: Path) -> Path:

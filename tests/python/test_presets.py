@@ -64,6 +64,7 @@ def test_calls(tmp_path, venv_python):
         "countdown": 1,
         "Greeter.__init__": 1,
         "Greeter.greet_all": 1,
+        "Greeter.count": 0,  # never called: listed with 0
     }
 
 
@@ -81,7 +82,14 @@ def test_calls_from_two_packages_share_one_file(tmp_path, venv_python):
     )
     calls = json.loads(out.read_text())["calls"]
     assert calls["other"] == {"ping": 2}
-    assert calls["demo.greet"] == {"greet": 1, "shout": 1}
+    assert calls["demo.greet"] == {
+        "greet": 1,
+        "shout": 1,
+        "countdown": 0,
+        "Greeter.__init__": 0,
+        "Greeter.greet_all": 0,
+        "Greeter.count": 0,
+    }
 
 
 def test_trace(tmp_path, venv_python):

@@ -67,7 +67,7 @@ def test_suite_outcomes_unchanged_by_default_preset(
 
     # The run really exercised the instrumented package: the runner's process (at least)
     # wrote a calls file with counts for many of the package's functions.
-    calls = _calls_seen(calls_dir, pkg.modules)
+    calls = harness.called(_calls_seen(calls_dir, pkg.modules))
     functions = sum(len(f) for f in calls.values())
     assert functions >= 20, (
         f"the instrumented {name} suite counted calls of only {functions} functions: {calls}"
