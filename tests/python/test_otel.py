@@ -39,7 +39,8 @@ OTEL_PINS = [
 #: opentelemetry-api/sdk 1.45 require Python 3.10 or later.
 OTEL_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 
-#: Configures the SDK (in-memory exporter; ALWAYS_OFF sampler when asked), runs the
+#: Configures the SDK (in-memory exporter, which calls the package when asked; ALWAYS_OFF
+#: sampler when asked), runs the
 #: workload under a root span, prints {"result": ..., "spans": [...]} as JSON.
 DRIVER = """
 import json, os, sys
@@ -49,7 +50,14 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
-exporter = InMemorySpanExporter()
+class Exporter(InMemorySpanExporter):
+    def export(self, spans):
+        if os.environ.get("DRIVER_EXPORT_CALLS"):  # an exporter using the traced package
+            otelfix.work.weigh("exported")
+        return super().export(spans)
+
+
+exporter = Exporter()
 sampler = ALWAYS_OFF if os.environ.get("DRIVER_SAMPLER") == "off" else ALWAYS_ON
 provider = TracerProvider(sampler=sampler)
 provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -253,6 +261,16 @@ def test_spans_follow_the_calls(minor, fixture_wheels, tmp_path):
     assert calls_run["result"] == data["result"]
     counted = json.loads(calls_file.read_text())["calls"][MODULE]
     assert Counter(s["name"].removeprefix(MODULE + ".") for s in spans) == Counter(counted)
+
+
+def test_no_spans_while_exporting(fixture_wheels, tmp_path):
+    # The SDK's processors suppress instrumentation while they export: an exporter calling
+    # the package adds no spans (nor recurses).
+    venv = otel_venv(harness.require_python("3.11"), tmp_path / "venv")
+    site = unpack(fixture_wheels["otel"], tmp_path / "site")
+    names = [s["name"] for s in run_driver(venv, site)["spans"]]
+    exporting = run_driver(venv, site, {"DRIVER_EXPORT_CALLS": "1"})
+    assert sorted(s["name"] for s in exporting["spans"]) == sorted(names)
 
 
 def test_sampler_decides(fixture_wheels, tmp_path):
