@@ -337,11 +337,26 @@ def test_without_opentelemetry(minor, fixture_wheels, tmp_path):
 
 
 #: Put on the path of an upstream suite run as ``sitecustomize``: configures the SDK with a
-#: processor that counts finished spans by name, written at exit to $OTEL_SPAN_COUNTS.
+#: processor that counts finished spans by name, written at exit to $OTEL_SPAN_COUNTS. Span
+#: ids come from a ``random.Random`` of their own: the SDK's default generator draws from the
+#: global ``random`` module, which would change what suites that seed it (more-itertools'
+#: ``sample`` tests) see, as it would in any application (README, "The `otel` preset").
 SPAN_COUNTER = """
-import atexit, json, os, threading
+import atexit, json, os, random, threading
 from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+
+
+class _OwnRandom(IdGenerator):
+    def __init__(self):
+        self.random = random.Random()
+
+    def generate_span_id(self):
+        return self.random.getrandbits(64) or 1
+
+    def generate_trace_id(self):
+        return self.random.getrandbits(128) or 1
 
 
 class _Counter(SpanProcessor):
@@ -361,7 +376,7 @@ def _write(counter):
 
 
 _counter = _Counter()
-_provider = TracerProvider()
+_provider = TracerProvider(id_generator=_OwnRandom())
 _provider.add_span_processor(_counter)
 trace.set_tracer_provider(_provider)
 atexit.register(_write, _counter)
