@@ -4,10 +4,12 @@ A fixture package (``fixtures/otelfix``: nested calls, a method, two threads, a 
 coroutines under ``asyncio.gather``, an async generator, exceptions) is instrumented with
 ``otel`` and with ``calls``; a driver (``DRIVER``) configures ``opentelemetry-sdk`` with its
 ``InMemorySpanExporter``, runs the workload under a root span and prints every finished
-span. On each interpreter the pinned ``opentelemetry-*`` releases support (3.10+), the spans
-must have the documented names and ``code.*`` attributes, form exactly the tree of the calls,
-record the exceptions, cover generators and coroutines to their end, and be as many per
-function as the ``calls`` preset counts for the same workload. Without ``opentelemetry``
+span. On each interpreter the pinned ``opentelemetry-*`` releases support (3.10+; skipped
+with that reason on 3.8 and 3.9), the spans must have the documented names and ``code.*``
+attributes, form exactly the tree of the calls, record the exceptions, cover generators and
+coroutines to their end, and be as many per function as the ``calls`` preset counts for the
+same workload. The sampler, a minimum duration and suppressed instrumentation (an exporter
+calling the package) drop spans as documented. Without ``opentelemetry``
 (every interpreter) the instrumented package imports and returns what the plain one does.
 The six real wheels instrumented with ``otel`` run their upstream suites with the SDK
 recording every span.
@@ -36,8 +38,9 @@ OTEL_PINS = [
     for line in (harness.REPO / "tests" / "requirements.txt").read_text().splitlines()
     if line.startswith(("opentelemetry-", "typing-extensions=="))
 ]
-#: opentelemetry-api/sdk 1.45 require Python 3.10 or later.
-OTEL_PYTHONS = ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+#: opentelemetry-api/sdk 1.45 require Python 3.10 or later: on 3.8 and 3.9 only the
+#: behaviour without them is tested.
+OTEL_MIN_PYTHON = (3, 10)
 
 #: Configures the SDK (in-memory exporter, which calls the package when asked; ALWAYS_OFF
 #: sampler when asked), runs the
@@ -204,8 +207,10 @@ def plain_result(python: Path, wheels, tmp_path: Path):
     return json.loads(proc.stdout)
 
 
-@pytest.mark.parametrize("minor", OTEL_PYTHONS)
+@pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 def test_spans_follow_the_calls(minor, fixture_wheels, tmp_path):
+    if tuple(map(int, minor.split("."))) < OTEL_MIN_PYTHON:
+        pytest.skip(f"the pinned {', '.join(OTEL_PINS[:2])} require Python 3.10 or later")
     python = harness.require_python(minor)
     venv = otel_venv(python, tmp_path / "venv")
     site = unpack(fixture_wheels["otel"], tmp_path / "otel-site")
