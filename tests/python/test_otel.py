@@ -438,3 +438,23 @@ def test_upstream_suite_with_otel(name, otel_wheels, tmp_path, tmp_path_factory)
     assert len(functions) >= 20, sorted(functions)
     if applied:
         pytest.xfail("known difference(s), every other test identical: " + "; ".join(applied))
+
+
+def test_broken_opentelemetry_is_reported_not_raised(fixture_wheels, tmp_path):
+    python = harness.require_python("3.11")
+    site = unpack(fixture_wheels["otel"], tmp_path / "site")
+    broken = tmp_path / "broken" / "opentelemetry"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("raise RuntimeError('half-installed')\n")
+    proc = subprocess.run(
+        [str(python), "-c", "import json, otelfix.work as w; print(json.dumps(w.run()))"],
+        env={"PYTHONPATH": f"{tmp_path / 'broken'}:{site}"},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == (
+        "equip-wheel otel preset: opentelemetry failed to import: "
+        "RuntimeError('half-installed'); no spans\n"
+    )
+    assert json.loads(proc.stdout) == plain_result(python, fixture_wheels, tmp_path)
