@@ -89,8 +89,9 @@ print(json.dumps({"result": result, "spans": spans}))
 """
 
 #: The tree of spans under the driver's root, and the two thread roots (names without the
-#: module prefix). A generator's and an async generator's body calls are children of whoever
-#: resumes them, never of their own span (it is not current while they are suspended).
+#: module prefix). The body calls of a generator, an async generator and a coroutine resumed
+#: by hand are children of whoever resumes them, never of their own span (it is not current
+#: while they are suspended).
 EXPECTED_TREES = [
     (
         "driver.root",
@@ -119,6 +120,10 @@ EXPECTED_TREES = [
                         ],
                     ),
                     ("fail", []),
+                    (
+                        "drive_by_hand",
+                        [("poll", []), ("pause", []), ("weigh", []), ("inner", [])],
+                    ),
                 ],
             )
         ],
