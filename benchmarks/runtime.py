@@ -4,7 +4,10 @@ A small generated wheel with ``work(a, b): return a + b`` is instrumented by equ
 no-op enter/exit/error hooks under ``on-hook-error = "raise"`` and under the default
 (``warn``); ``runtime_loop.py`` then times it in a subprocess of every CPython 3.8–3.13
 against the plain function, a hand-written version calling the same hooks, a functools.wraps
-decorator, wrapt, sys.setprofile and (3.12+) sys.monitoring PY_START/PY_RETURN.
+decorator, wrapt, sys.setprofile and (3.12+) sys.monitoring PY_START/PY_RETURN. Two more
+columns give the cost of the ``otel`` preset: with ``opentelemetry`` not importable (every
+CPython), and with the SDK recording every span into a no-op exporter (3.10+, which the pinned
+release supports), next to the same span written by hand with ``start_as_current_span``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ from common import (
 )
 
 WRAPT = "wrapt==1.17.2"  # the last 1.x: binary wheels for every CPython 3.8-3.13
+#: The OpenTelemetry SDK of the ``otel`` rows (the tests' pins), on the CPythons it supports.
+OTEL = ["opentelemetry-api==1.45.2", "opentelemetry-sdk==1.45.2"]
+OTEL_PYTHONS = {"3.10", "3.11", "3.12", "3.13", "3.14", "3.15"}
 
 SOURCE = '''"""The function the runtime benchmark calls."""
 
@@ -45,33 +51,30 @@ COLUMNS = [
     "wrapt",
     "sys.setprofile",
     "sys.monitoring",
+    "otel, no opentelemetry",
+    "otel, SDK + no-op exporter",
+    "start_as_current_span, same SDK",
 ]
 
 
 def build_site() -> os.PathLike:
-    """The three wheels (plain, warn, raise) built, instrumented and installed (unzipped:
-    pure-Python wheels) into one directory."""
+    """The wheels (plain, warn, raise, otel without and with the SDK) built, instrumented and
+    installed (unzipped: pure-Python wheels) into one directory."""
     root = WORK / "runtime"
     shutil.rmtree(root, ignore_errors=True)
     (root / "in").mkdir(parents=True)
     site = root / "site"
     wheels = {}
-    for variant in ["plain", "warn", "raise"]:
+    for variant in ["plain", "warn", "raise", "otel", "otelsdk"]:
         dist = f"equip_bench_{variant}"
         wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": SOURCE})
-    for variant, config in [("warn", "noop.toml"), ("raise", "noop-raise.toml")]:
-        run(
-            [
-                equip_wheel_exe(),
-                "instrument",
-                wheels[variant],
-                "--config",
-                CONFIGS / config,
-                "-o",
-                root / "out",
-                "-q",
-            ]
-        )
+    for variant, config in [
+        ("warn", ["--config", CONFIGS / "noop.toml"]),
+        ("raise", ["--config", CONFIGS / "noop-raise.toml"]),
+        ("otel", ["--preset", "otel"]),
+        ("otelsdk", ["--preset", "otel"]),
+    ]:
+        run([equip_wheel_exe(), "instrument", wheels[variant], *config, "-o", root / "out", "-q"])
         wheels[variant] = root / "out" / wheels[variant].name
     for wheel in wheels.values():
         with zipfile.ZipFile(wheel) as z:
@@ -80,17 +83,20 @@ def build_site() -> os.PathLike:
 
 
 def interpreter(minor: str) -> str | None:
-    """A venv of CPython ``minor`` with wrapt (cached under .cache/bench/venvs)."""
+    """A venv of CPython ``minor`` with wrapt and, where supported, the OpenTelemetry SDK
+    (cached under .cache/bench/venvs)."""
     base = find_python(minor)
     if base is None:
         return None
     venv = WORK / "venvs" / f"py{minor}"
     python = venv / "bin" / "python"
-    marker = venv / f".{WRAPT}"
+    packages = [WRAPT] + (OTEL if minor in OTEL_PYTHONS else [])
+    marker = venv / ("." + "+".join(packages))
     if not marker.exists():
         shutil.rmtree(venv, ignore_errors=True)
         harness.Venv.create(base, venv)  # uv venv --seed where ensurepip has no pip wheel
-        run([python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", WRAPT])
+        pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        run([*pip, *packages])
         marker.touch()
     return str(python)
 

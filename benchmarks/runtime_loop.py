@@ -49,6 +49,8 @@ def variants():
         out["wrapt"] = (wrapped, loop)
     if rv.start_monitoring():
         out["sys.monitoring"] = (rv.monitored, loop)
+    for name, f in rv.otel_variants().items():
+        out[name] = (f, loop)
     return out
 
 

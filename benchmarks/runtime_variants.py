@@ -106,3 +106,60 @@ def start_monitoring():
     mon.register_callback(tool, mon.events.PY_RETURN, on_return)
     mon.set_local_events(tool, monitored.__code__, mon.events.PY_START | mon.events.PY_RETURN)
     return True
+
+
+def otel_variants():
+    """``work`` instrumented with the ``otel`` preset: name -> function. "otel, no
+    opentelemetry" is imported while ``import opentelemetry`` fails (a ``None`` entry in
+    ``sys.modules``), so its hooks are the no-op ones of an environment without it; "otel,
+    SDK + no-op exporter" (when the SDK is installed) records every span through a
+    ``SimpleSpanProcessor`` into an exporter that drops them, and "start_as_current_span,
+    same SDK" is the same span written by hand."""
+    blocked = "opentelemetry" not in sys.modules
+    if blocked:
+        sys.modules["opentelemetry"] = None
+    try:
+        import equip_bench_otel
+    finally:
+        if blocked:
+            del sys.modules["opentelemetry"]
+    out = {"otel, no opentelemetry": equip_bench_otel.work}
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            SimpleSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+    except ImportError:
+        return out
+
+    class Dropped(SpanExporter):
+        exported = 0
+
+        def export(self, spans):
+            self.exported += len(spans)
+            return SpanExportResult.SUCCESS
+
+    exporter = Dropped()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    import equip_bench_otelsdk
+
+    equip_bench_otelsdk.work(1, 2)
+    assert exporter.exported == 1, "the otel preset recorded no span"
+    out["otel, SDK + no-op exporter"] = equip_bench_otelsdk.work
+
+    tracer = trace.get_tracer("equip-wheel benchmark")
+    attributes = {"code.function.name": "runtime_variants.work", "code.line.number": 1}
+
+    def by_hand(a, b):
+        """What a user writes by hand for the same span."""
+        with tracer.start_as_current_span("runtime_variants.work", attributes=attributes):
+            return a + b
+
+    out["start_as_current_span, same SDK"] = by_hand
+    return out
+    return out

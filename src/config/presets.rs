@@ -21,6 +21,11 @@ const PRESETS: &[(&str, &str, &str)] = &[
         "cumulative and per-call time per function; JSON at exit to $EQUIP_TIMING_FILE or equip-timing-<pid>.json",
         include_str!("presets/timing.toml"),
     ),
+    (
+        "otel",
+        "one OpenTelemetry span per call from the global tracer when opentelemetry-api is installed; a no-op otherwise",
+        include_str!("presets/otel.toml"),
+    ),
 ];
 
 /// The TOML text of preset `name`.

@@ -294,12 +294,13 @@ def test_the_configs_cover_every_source():
         "preset-calls",
         "preset-trace",
         "preset-timing",
+        "preset-otel",
         "test_semantics",
         "test_direct_calls",
         "probe",
         "tricky",
     } <= CONFIGS.keys()
-    assert len(CONFIGS) >= len(UNIT_CONFIGS) + len(COMPILER_ACCEPTS) + 7
+    assert len(CONFIGS) >= len(UNIT_CONFIGS) + len(COMPILER_ACCEPTS) + 8
 
 
 # The cases of `what_the_compiler_refuses_is_an_error` (src/config/snippet.rs).
