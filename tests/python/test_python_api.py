@@ -332,3 +332,22 @@ def test_a_missing_input_is_a_file_error(tmp_path: Path) -> None:
         assert info.value.filename == str(missing)
         assert str(info.value) == f"{missing}: no such file or directory"
     assert not (tmp_path / "wheelhouse").exists()
+    # A path that cannot be opened for another reason is a FileError too, with its errno.
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("")
+    for call in (equip_wheel.instrument_wheel, equip_wheel.verify_wheel):
+        with pytest.raises(equip_wheel.FileError) as info:
+            call(blocker / "pkg-1.0-py3-none-any.whl")
+        assert info.value.errno == errno.ENOTDIR
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_an_unreadable_input_is_a_file_error(tmp_path: Path) -> None:
+    wheel = tmp_path / DEMO.name
+    shutil.copy(DEMO, wheel)
+    wheel.chmod(0)
+    for call in (equip_wheel.instrument_wheel, equip_wheel.verify_wheel):
+        with pytest.raises(equip_wheel.FileError) as info:
+            call(wheel)
+        assert info.value.errno == errno.EACCES
+        assert str(info.value) == f"{wheel}: permission denied"
