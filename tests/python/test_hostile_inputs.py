@@ -402,7 +402,11 @@ for op in spec:
             equip_wheel.load_config(op["config"])
             results.append({"ok": True})
         elif op["call"] == "verify_wheel":
-            r = equip_wheel.verify_wheel(op["wheel"])
+            try:
+                r = equip_wheel.verify_wheel(op["wheel"])
+            except equip_wheel.FileError as e:  # a file that cannot be read: nothing to verify
+                results.append({"ok": False, "problems": [str(e)], **describe(e)})
+                continue
             results.append({"ok": r.ok, "problems": r.problems})
         else:
             r = equip_wheel.instrument_wheel(op["wheel"], op.get("config"), out_dir=op["out"])
