@@ -346,12 +346,13 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             Outcome::Rewrite(bytes) => Content::Bytes(bytes),
             Outcome::Deflated(d) => Content::Deflated(d),
             Outcome::Keep if name == m.name && m.plain_headers => {
-                let entry = input
+                let hash = input
                     .record_entry(&m.name)
+                    .and_then(|entry| entry.hash.clone())
                     .expect("coverage checked at open");
                 Content::Raw {
                     index: m.index,
-                    hash: entry.hash.clone(),
+                    hash,
                     size: m.size,
                 }
             }

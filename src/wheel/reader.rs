@@ -21,7 +21,7 @@ use zip::ZipArchive;
 use super::filename::{WheelName, normalize_dist_name};
 use super::limits::ReadLimits;
 use super::provenance::PROVENANCE_FILE;
-use super::record::{RecordEntry, RecordHash, parse_record};
+use super::record::{RecordEntry, RecordHash, RecordRow, parse_record, parse_size};
 use super::zipdir::{self, FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, ZipEntry};
 use crate::error::{Error, WheelError, WheelProblem};
 use crate::escape;
@@ -73,13 +73,6 @@ pub struct MemberInfo {
     pub data: Range<u64>,
 }
 
-/// A RECORD row of a file member, parsed.
-struct Recorded {
-    entry: RecordEntry,
-    hash: RecordHash,
-    size: u64,
-}
-
 /// A validated input wheel.
 pub struct InputWheel {
     /// Where the wheel was read from.
@@ -90,8 +83,8 @@ pub struct InputWheel {
     pub dist_info: String,
     /// File members in archive order (directories excluded).
     pub members: Vec<MemberInfo>,
-    /// RECORD rows by path.
-    record: HashMap<String, Recorded>,
+    /// RECORD rows of the file members by path (each with its hash and size).
+    record: HashMap<String, RecordEntry>,
     /// The signature files present (dropped on output).
     pub signatures: Vec<String>,
     /// The equip-wheel provenance member, when the wheel was already instrumented.
@@ -221,7 +214,7 @@ impl InputWheel {
 
     /// The RECORD row for `name`, if any.
     pub fn record_entry(&self, name: &str) -> Option<&RecordEntry> {
-        self.record.get(name).map(|r| &r.entry)
+        self.record.get(name)
     }
 
     /// Reads a member's uncompressed content, checked as by [`InputWheel::check_member`].
@@ -254,7 +247,9 @@ impl InputWheel {
             declared: member.size,
             seen: 0,
             crc: crc32fast::Hasher::new(),
-            hasher: recorded.map(|r| r.hash.algorithm.hasher()),
+            hasher: recorded
+                .and_then(|r| r.hash.as_ref())
+                .map(|h| h.algorithm.hasher()),
         };
         let raw = usize::try_from(member.data.start)
             .ok()
@@ -297,19 +292,23 @@ impl InputWheel {
             // RECORD itself and signatures have no hash row; coverage was checked at open.
             return Ok(());
         };
+        let (Some(expected), Some(size)) = (&recorded.hash, recorded.size) else {
+            // Every row kept at open carries both (see `check_record_coverage`).
+            return Ok(());
+        };
         let actual = RecordHash {
-            algorithm: recorded.hash.algorithm,
+            algorithm: expected.algorithm,
             digest: hasher.finish(),
         };
-        if actual != recorded.hash {
+        if actual != *expected {
             return Err(fail(WheelProblem::HashMismatch {
-                expected: recorded.hash.to_string(),
+                expected: expected.to_string(),
                 actual: actual.to_string(),
             }));
         }
-        if recorded.size != check.seen {
+        if size != check.seen {
             return Err(fail(WheelProblem::SizeMismatch {
-                expected: recorded.size,
+                expected: size,
                 actual: check.seen,
             }));
         }
@@ -583,8 +582,8 @@ fn check_record_coverage(
     record_name: &str,
     signatures: &[String],
     members: &[MemberInfo],
-    rows: Vec<RecordEntry>,
-) -> Result<HashMap<String, Recorded>, WheelError> {
+    rows: Vec<RecordRow>,
+) -> Result<HashMap<String, RecordEntry>, WheelError> {
     let present: HashSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
     let mut by_path = HashMap::with_capacity(rows.len());
     let mut exempt_rows = HashSet::new();
@@ -616,7 +615,7 @@ fn check_record_coverage(
                 WheelProblem::MissingFromArchive,
             ));
         }
-        if row.path == record_name && (!row.hash.is_empty() || !row.size.is_empty()) {
+        if row.path == record_name && !row.is_bare() {
             return Err(syntax(format!(
                 "RECORD's own row {} must have neither a hash nor a size",
                 escape::quoted(&row.path)
@@ -637,23 +636,13 @@ fn check_record_coverage(
             )
         };
         let hash = RecordHash::parse(&row.hash).map_err(in_row)?;
-        let size = row
-            .size
-            .parse::<u64>()
-            .ok()
-            .filter(|_| row.size.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                in_row(format!(
-                    "size {} is not a decimal number of bytes",
-                    escape::quoted(&row.size)
-                ))
-            })?;
+        let size = parse_size(&row.size).map_err(in_row)?;
         by_path.insert(
             row.path.clone(),
-            Recorded {
-                entry: row,
-                hash,
-                size,
+            RecordEntry {
+                path: row.path,
+                hash: Some(hash),
+                size: Some(size),
             },
         );
     }

@@ -22,7 +22,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::limits::ReadLimits;
 use super::reader::InputWheel;
-use super::record::{record_hash, write_record};
+use super::record::{RecordHash, write_record};
 use crate::error::Error;
 
 /// Where an output member's bytes come from.
@@ -32,7 +32,7 @@ pub enum Content {
         /// Index in the input archive.
         index: usize,
         /// Its RECORD hash (already verified against the content).
-        hash: String,
+        hash: RecordHash,
         /// Its uncompressed size in bytes.
         size: u64,
     },
@@ -46,7 +46,7 @@ pub enum Content {
 /// A member deflated ahead of [`write_wheel`], with its RECORD hash and size.
 pub struct Deflated {
     file: PreparedZipFile,
-    hash: String,
+    hash: RecordHash,
     size: u64,
 }
 
@@ -94,7 +94,7 @@ pub fn deflate_within(
     }
     Ok(Deflated {
         file,
-        hash: record_hash(data),
+        hash: RecordHash::sha256(data),
         size: data.len() as u64,
     })
 }
@@ -574,8 +574,8 @@ mod unnamed {
 /// size, then RECORD's own row.
 fn write_record_rows(members: &[OutputMember], record_name: &str) -> Vec<u8> {
     let rows = members.iter().map(|m| match &m.content {
-        Content::Raw { hash, size, .. } => (m.name.as_str(), hash.as_str(), *size),
-        Content::Deflated(d) => (m.name.as_str(), d.hash.as_str(), d.size),
+        Content::Raw { hash, size, .. } => (m.name.as_str(), hash, *size),
+        Content::Deflated(d) => (m.name.as_str(), &d.hash, d.size),
         Content::Bytes(_) => unreachable!("every Bytes member was deflated first"),
     });
     write_record(rows, record_name)
