@@ -268,7 +268,9 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
 
     let timestamps = match options.dry_run {
         true => Timestamps::PerMember, // nothing is written
-        false => Timestamps::from_env().map_err(|m| ConfigError::new("<environment>", m))?,
+        false => {
+            Timestamps::from_env().map_err(|e| ConfigError::new("<environment>", e.to_string()))?
+        }
     };
     let results: Vec<Result<MemberResult, Error>> = input
         .members

@@ -21,7 +21,9 @@ use zip::ZipArchive;
 use super::filename::{WheelName, normalize_dist_name};
 use super::limits::ReadLimits;
 use super::provenance::PROVENANCE_FILE;
-use super::record::{RecordEntry, RecordHash, RecordRow, parse_record, parse_size};
+use super::record::{
+    RecordEntry, RecordFieldError, RecordHash, RecordRow, parse_record, parse_size,
+};
 use super::zipdir::{self, FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, ZipEntry};
 use crate::error::{Error, WheelError, WheelProblem};
 use crate::escape;
@@ -113,7 +115,7 @@ impl InputWheel {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
+        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
         // A wheel is at most its members plus headers: twice the total limit is generous.
         let bytes = read_regular_file(path, Some(limits.max_total_size.saturating_mul(2)))
             .map_err(|e| match e {
@@ -141,7 +143,8 @@ impl InputWheel {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        let name = WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
+        let name = WheelName::parse(file_name)
+            .map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
         let file_size = bytes.len() as u64;
         let entries = zipdir::read_entries(&bytes).map_err(|(member, problem)| match member {
             Some(m) => WheelError::member(path, m, problem),
@@ -266,12 +269,12 @@ impl InputWheel {
                 if n == 0 {
                     break;
                 }
-                check.feed(&buf[..n]).map_err(corrupt)?;
+                check.feed(&buf[..n]).map_err(|e| corrupt(e.to_string()))?;
                 sink(&buf[..n]);
             }
         } else {
             for chunk in raw.chunks(CHUNK) {
-                check.feed(chunk).map_err(corrupt)?;
+                check.feed(chunk).map_err(|e| corrupt(e.to_string()))?;
                 sink(chunk);
             }
         }
@@ -316,6 +319,14 @@ impl InputWheel {
     }
 }
 
+/// A member's content is longer than its zip header declares.
+#[derive(Debug, thiserror::Error)]
+#[error("the data inflates to more than the {declared} bytes the zip header declares")]
+struct InflatesPastHeader {
+    /// The uncompressed size the zip header declares, in bytes.
+    declared: u64,
+}
+
 /// The running checks over a member's content as it is inflated.
 struct ContentCheck {
     declared: u64,
@@ -326,13 +337,12 @@ struct ContentCheck {
 
 impl ContentCheck {
     /// Takes the next chunk; errors as soon as the content exceeds the declared size.
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), InflatesPastHeader> {
         self.seen += chunk.len() as u64;
         if self.seen > self.declared {
-            return Err(format!(
-                "the data inflates to more than the {} bytes the zip header declares",
-                self.declared
-            ));
+            return Err(InflatesPastHeader {
+                declared: self.declared,
+            });
         }
         self.crc.update(chunk);
         if let Some(h) = &mut self.hasher {
@@ -429,7 +439,7 @@ fn scan_members(
         };
         limits
             .check_member(zipped.size, zipped.compressed_size)
-            .map_err(|m| member_err(WheelProblem::LimitExceeded(m)))?;
+            .map_err(|e| member_err(WheelProblem::LimitExceeded(e.to_string())))?;
         total = total.saturating_add(zipped.size);
         members.push(MemberInfo {
             name: name.clone(),
@@ -445,7 +455,7 @@ fn scan_members(
     }
     limits
         .check_total(total)
-        .map_err(|m| WheelError::new(path, WheelProblem::LimitExceeded(m)))?;
+        .map_err(|e| WheelError::new(path, WheelProblem::LimitExceeded(e.to_string())))?;
     // Extra fields and comments are only visible on the full entry.
     let mut archive = archive.clone();
     for member in &mut members {
@@ -628,11 +638,14 @@ fn check_record_coverage(
         if row.hash.is_empty() {
             return Err(WheelError::member(path, &row.path, WheelProblem::NoHash));
         }
-        let in_row = |message: String| {
+        let in_row = |e: RecordFieldError| {
             WheelError::member(
                 path,
                 &row.path,
-                WheelProblem::RecordSyntax { line, message },
+                WheelProblem::RecordSyntax {
+                    line,
+                    message: e.to_string(),
+                },
             )
         };
         let hash = RecordHash::parse(&row.hash).map_err(in_row)?;

@@ -45,18 +45,76 @@ pub fn record_hash(data: &[u8]) -> String {
     RecordHash::sha256(data).to_string()
 }
 
+/// A RECORD hash or size field that does not parse (a RECORD syntax error; the message
+/// quotes the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordFieldError {
+    /// The hash field has no `=`.
+    #[error("hash {} is not of the form <algorithm>=<digest>", escape::quoted(.field))]
+    NotAHash {
+        /// The hash field.
+        field: String,
+    },
+    /// md5, sha1 or sha224.
+    #[error(
+        "hash algorithm {} is weaker than sha256 (a wheel requires sha256 or better)",
+        escape::quoted(.name)
+    )]
+    WeakAlgorithm {
+        /// The algorithm name as written.
+        name: String,
+    },
+    /// An algorithm that is not sha256, sha384 or sha512.
+    #[error(
+        "hash algorithm {} is not supported (sha256, sha384 or sha512)",
+        escape::quoted(.name)
+    )]
+    UnsupportedAlgorithm {
+        /// The algorithm name as written.
+        name: String,
+    },
+    /// The digest ends in `=` padding.
+    #[error(
+        "{} digest {} ends in '=' padding (RECORD digests are unpadded)",
+        .algorithm.name(),
+        escape::quoted(.digest)
+    )]
+    PaddedDigest {
+        /// The algorithm.
+        algorithm: HashAlgorithm,
+        /// The digest as written.
+        digest: String,
+    },
+    /// The digest is not urlsafe base64 or has the wrong length for the algorithm.
+    #[error(
+        "{} is not a {}-byte urlsafe base64 {} digest",
+        escape::quoted(.digest),
+        .algorithm.digest_len(),
+        .algorithm.name()
+    )]
+    BadDigest {
+        /// The algorithm.
+        algorithm: HashAlgorithm,
+        /// The digest as written.
+        digest: String,
+    },
+    /// The size field is not a decimal number of bytes.
+    #[error("size {} is not a decimal number of bytes", escape::quoted(.field))]
+    BadSize {
+        /// The size field.
+        field: String,
+    },
+}
+
 /// Parses a RECORD size field: a decimal number of bytes, digits only (no sign, no
-/// spaces), within `u64`. Errors: a message for a RECORD syntax error.
-pub fn parse_size(field: &str) -> Result<u64, String> {
+/// spaces), within `u64`. Errors: [`RecordFieldError::BadSize`].
+pub fn parse_size(field: &str) -> Result<u64, RecordFieldError> {
     field
         .parse::<u64>()
         .ok()
         .filter(|_| field.bytes().all(|b| b.is_ascii_digit()))
-        .ok_or_else(|| {
-            format!(
-                "size {} is not a decimal number of bytes",
-                escape::quoted(field)
-            )
+        .ok_or_else(|| RecordFieldError::BadSize {
+            field: field.to_string(),
         })
 }
 
@@ -155,51 +213,42 @@ impl RecordHash {
     /// hashlib does); the digest is urlsafe base64 without `=` padding, as the wheel format
     /// writes it (pypa/installer compares the unpadded encoding and so refuses padding).
     ///
-    /// Errors (a message for a RECORD syntax error): md5, sha1 and sha224 (weaker than
-    /// sha256), other algorithms, a padded digest, a digest that is not base64 or has the
-    /// wrong length.
-    pub fn parse(field: &str) -> Result<Self, String> {
-        let (name, encoded) = field.split_once('=').ok_or_else(|| {
-            format!(
-                "hash {} is not of the form <algorithm>=<digest>",
-                escape::quoted(field)
-            )
-        })?;
+    /// Errors ([`RecordFieldError`]): md5, sha1 and sha224 (weaker than sha256), other
+    /// algorithms, a padded digest, a digest that is not base64 or has the wrong length.
+    pub fn parse(field: &str) -> Result<Self, RecordFieldError> {
+        let (name, encoded) = field
+            .split_once('=')
+            .ok_or_else(|| RecordFieldError::NotAHash {
+                field: field.to_string(),
+            })?;
         let algorithm = match name.to_ascii_lowercase().as_str() {
             "sha256" => HashAlgorithm::Sha256,
             "sha384" => HashAlgorithm::Sha384,
             "sha512" => HashAlgorithm::Sha512,
             "md5" | "sha1" | "sha224" => {
-                return Err(format!(
-                    "hash algorithm {} is weaker than sha256 (a wheel requires sha256 or better)",
-                    escape::quoted(name)
-                ));
+                return Err(RecordFieldError::WeakAlgorithm {
+                    name: name.to_string(),
+                });
             }
             _ => {
-                return Err(format!(
-                    "hash algorithm {} is not supported (sha256, sha384 or sha512)",
-                    escape::quoted(name)
-                ));
+                return Err(RecordFieldError::UnsupportedAlgorithm {
+                    name: name.to_string(),
+                });
             }
         };
         if encoded.ends_with('=') {
-            return Err(format!(
-                "{} digest {} ends in '=' padding (RECORD digests are unpadded)",
-                algorithm.name(),
-                escape::quoted(encoded)
-            ));
+            return Err(RecordFieldError::PaddedDigest {
+                algorithm,
+                digest: encoded.to_string(),
+            });
         }
         let digest = URL_SAFE_NO_PAD
             .decode(encoded)
             .ok()
             .filter(|d| d.len() == algorithm.digest_len())
-            .ok_or_else(|| {
-                format!(
-                    "{} is not a {}-byte urlsafe base64 {} digest",
-                    escape::quoted(encoded),
-                    algorithm.digest_len(),
-                    algorithm.name()
-                )
+            .ok_or_else(|| RecordFieldError::BadDigest {
+                algorithm,
+                digest: encoded.to_string(),
             })?;
         Ok(RecordHash { algorithm, digest })
     }
@@ -329,7 +378,7 @@ mod tests {
             format!("sha512={sha512}=="),
             format!("{}=", record_hash(b"hello")),
         ] {
-            let e = RecordHash::parse(&padded).unwrap_err();
+            let e = RecordHash::parse(&padded).unwrap_err().to_string();
             assert!(e.contains("padding"), "{e}");
         }
         let h = RecordHash::parse(&record_hash(b"hello")).unwrap();
@@ -339,7 +388,7 @@ mod tests {
             "sha1=qvTGHdzF6KLavt4PO0gs2a6pQ00",
             "sha224=x",
         ] {
-            let e = RecordHash::parse(weak).unwrap_err();
+            let e = RecordHash::parse(weak).unwrap_err().to_string();
             assert!(e.contains("weaker than sha256"), "{e}");
         }
         assert!(RecordHash::parse("blake2b=abc").is_err());

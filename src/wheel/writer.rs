@@ -134,17 +134,29 @@ impl Timestamps {
     /// `Fixed` when `SOURCE_DATE_EPOCH` is set to an integer, else `PerMember`.
     ///
     /// Errors when the variable is set but is not an integer number of seconds.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, SourceDateEpochError> {
         match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(v) if !v.trim().is_empty() => {
-                let secs: i64 = v.trim().parse().map_err(|_| {
-                    format!("SOURCE_DATE_EPOCH={v:?} is not an integer number of seconds")
-                })?;
+                let secs: i64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|source| SourceDateEpochError { value: v, source })?;
                 Ok(Timestamps::Fixed(zip_time_from_unix(secs)))
             }
             _ => Ok(Timestamps::PerMember),
         }
     }
+}
+
+/// `SOURCE_DATE_EPOCH` is set to something other than an integer number of seconds.
+#[derive(Debug, thiserror::Error)]
+#[error("SOURCE_DATE_EPOCH={value:?} is not an integer number of seconds")]
+pub struct SourceDateEpochError {
+    /// The variable's value.
+    pub value: String,
+    /// Why it does not parse.
+    #[source]
+    pub source: std::num::ParseIntError,
 }
 
 /// Converts Unix seconds to a zip (DOS) timestamp, clamped to the representable range
