@@ -70,10 +70,13 @@ fn run(wheel: PathBuf, out_dir: PathBuf) -> Result<(), Box<dyn std::error::Error
                 let content = if changed {
                     Content::Bytes(data)
                 } else {
-                    let entry = input.record_entry(&m.name).expect("RECORD covers members");
+                    let hash = input
+                        .record_entry(&m.name)
+                        .and_then(|entry| entry.hash.clone())
+                        .expect("RECORD covers members");
                     Content::Raw {
                         index: m.index,
-                        hash: entry.hash.clone(),
+                        hash,
                         size: m.size,
                     }
                 };

@@ -268,7 +268,9 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
 
     let timestamps = match options.dry_run {
         true => Timestamps::PerMember, // nothing is written
-        false => Timestamps::from_env().map_err(|m| ConfigError::new("<environment>", m))?,
+        false => {
+            Timestamps::from_env().map_err(|e| ConfigError::new("<environment>", e.to_string()))?
+        }
     };
     let results: Vec<Result<MemberResult, Error>> = input
         .members
@@ -346,12 +348,13 @@ pub fn instrument_wheel(path: &Path, options: &InstrumentOptions) -> Result<Repo
             Outcome::Rewrite(bytes) => Content::Bytes(bytes),
             Outcome::Deflated(d) => Content::Deflated(d),
             Outcome::Keep if name == m.name && m.plain_headers => {
-                let entry = input
+                let hash = input
                     .record_entry(&m.name)
+                    .and_then(|entry| entry.hash.clone())
                     .expect("coverage checked at open");
                 Content::Raw {
                     index: m.index,
-                    hash: entry.hash.clone(),
+                    hash,
                     size: m.size,
                 }
             }

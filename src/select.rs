@@ -72,36 +72,65 @@ fn to_path(dotted: &str) -> String {
 fn build(key: &'static str, patterns: &[String]) -> Result<GlobSet, PatternError> {
     let mut set = GlobSetBuilder::new();
     for (i, p) in patterns.iter().enumerate() {
-        set.add(compile(p).map_err(|m| (key, i, m))?);
+        set.add(compile(p).map_err(|e| (key, i, e.to_string()))?);
     }
     set.build().map_err(|e| (key, 0, e.to_string()))
 }
 
 /// Compiles one dotted-name glob.
-pub fn compile(pattern: &str) -> Result<Glob, String> {
+///
+/// Errors ([`GlobError`]): an empty pattern or segment, a path instead of a dotted name, a
+/// `**` that is not a whole segment, or a glob syntax error.
+pub fn compile(pattern: &str) -> Result<Glob, GlobError> {
+    let owned = || pattern.to_string();
     if pattern.is_empty() {
-        return Err("empty pattern".into());
+        return Err(GlobError::Empty);
     }
     if pattern.contains('/') || pattern.contains('\\') {
-        return Err(format!(
-            "{pattern:?}: patterns use dotted names ('pkg.sub.*'), not paths"
-        ));
+        return Err(GlobError::Path(owned()));
     }
     if pattern.split('.').any(str::is_empty) {
-        return Err(format!("{pattern:?} has an empty segment"));
+        return Err(GlobError::EmptySegment(owned()));
     }
     for segment in pattern.split('.') {
         if segment.contains("**") && segment != "**" {
-            return Err(format!(
-                "{pattern:?}: '**' must be a whole segment ('pkg.**', '**.name')"
-            ));
+            return Err(GlobError::PartialDoubleStar(owned()));
         }
     }
     GlobBuilder::new(&to_path(pattern))
         .literal_separator(true)
         .backslash_escape(true)
         .build()
-        .map_err(|e| format!("{pattern:?}: {}", e.kind()))
+        .map_err(|source| GlobError::Syntax {
+            pattern: owned(),
+            source,
+        })
+}
+
+/// A dotted-name glob that does not compile; the message quotes the pattern.
+#[derive(Debug, thiserror::Error)]
+pub enum GlobError {
+    /// The pattern is empty.
+    #[error("empty pattern")]
+    Empty,
+    /// The pattern contains `/` or `\`.
+    #[error("{0:?}: patterns use dotted names ('pkg.sub.*'), not paths")]
+    Path(String),
+    /// The pattern has an empty `.`-separated segment.
+    #[error("{0:?} has an empty segment")]
+    EmptySegment(String),
+    /// `**` inside a segment.
+    #[error("{0:?}: '**' must be a whole segment ('pkg.**', '**.name')")]
+    PartialDoubleStar(String),
+    /// The glob syntax is invalid.
+    #[error("{pattern:?}: {}", .source.kind())]
+    Syntax {
+        /// The pattern.
+        pattern: String,
+        /// The glob compiler's error.
+        #[source]
+        source: globset::Error,
+    },
 }
 
 #[cfg(test)]

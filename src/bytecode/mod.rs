@@ -24,6 +24,7 @@ use std::fmt;
 
 use crate::config::Config;
 use crate::module::{ModuleTarget, NotInstrumented};
+use asm::AsmError;
 use code::{CodeEdit, CodeView, Field};
 use disasm::Body;
 use marshal::{Marshal, MarshalError, NodeId};
@@ -250,20 +251,70 @@ pub struct RoundTrip {
     pub first_below: Option<String>,
 }
 
+/// The first difference [`round_trip`] found.
+#[derive(Debug, thiserror::Error)]
+pub enum RoundTripError {
+    /// The `.pyc` does not read, a code object does not disassemble, or a body does not
+    /// store.
+    #[error(transparent)]
+    Pyc(#[from] PycError),
+    /// Reading and writing the marshal data without disassembling changes the bytes.
+    #[error("marshal read+write is not byte-identical")]
+    MarshalNotIdentical,
+    /// A code object's body does not assemble or its stack depth cannot be computed.
+    #[error("{code}: {source}")]
+    Asm {
+        /// The code object (its qualname and first line).
+        code: String,
+        /// The assembler's error.
+        #[source]
+        source: AsmError,
+    },
+    /// A reassembled field differs from the original.
+    #[error("{code}: reassembled {field} differs:\n  old {old:?}\n  new {new:?}")]
+    FieldDiffers {
+        /// The code object (its qualname and first line).
+        code: String,
+        /// `co_code`, `line table` or `exception table`.
+        field: &'static str,
+        /// The original bytes.
+        old: Vec<u8>,
+        /// The reassembled bytes.
+        new: Vec<u8>,
+    },
+    /// The recomputed stack depth is above the declared `co_stacksize`.
+    #[error("{code}: recomputed stack depth {depth} exceeds co_stacksize {declared}")]
+    DepthExceeds {
+        /// The code object (its qualname and first line).
+        code: String,
+        /// The recomputed depth.
+        depth: u32,
+        /// `co_stacksize`.
+        declared: u32,
+    },
+    /// Every code object reassembles identically but the written file differs.
+    #[error("disassemble+reassemble is not byte-identical")]
+    FileNotIdentical,
+}
+
 /// Reads a `.pyc`, disassembles and reassembles every code object without changing it,
-/// writes it again and checks the bytes are identical. Returns the counts, or a
-/// description of the first difference.
-pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, String> {
-    let mut pyc = Pyc::read(bytes).map_err(|e| e.to_string())?;
+/// writes it again and checks the bytes are identical. Returns the counts, or the first
+/// difference.
+pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, RoundTripError> {
+    let mut pyc = Pyc::read(bytes)?;
     if pyc.write() != bytes {
-        return Err("marshal read+write is not byte-identical".into());
+        return Err(RoundTripError::MarshalNotIdentical);
     }
     let mut stats = RoundTrip::default();
     for node in pyc.code_objects() {
-        let body = pyc.disassemble(node).map_err(|e| e.to_string())?;
+        let body = pyc.disassemble(node)?;
         let view = CodeView::new(&pyc.marshal, node).expect("code");
         let label = code_label(&view);
-        let assembled = body.assemble().map_err(|e| format!("{label}: {e}"))?;
+        let asm = |source| RoundTripError::Asm {
+            code: label.clone(),
+            source,
+        };
+        let assembled = body.assemble().map_err(asm)?;
         for (what, new, old) in [
             ("co_code", &assembled.code, view.bytes(Field::Code)),
             (
@@ -278,14 +329,15 @@ pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, String> {
             ),
         ] {
             if Some(new.as_slice()) != old {
-                return Err(format!(
-                    "{label}: reassembled {what} differs:\n  old {:?}\n  new {:?}",
-                    old.unwrap_or_default(),
-                    new
-                ));
+                return Err(RoundTripError::FieldDiffers {
+                    code: label.clone(),
+                    field: what,
+                    old: old.unwrap_or_default().to_vec(),
+                    new: new.clone(),
+                });
             }
         }
-        let depth = body.stack_depth().map_err(|e| format!("{label}: {e}"))?;
+        let depth = body.stack_depth().map_err(asm)?;
         let declared = view.ints().stacksize as u32;
         stats.code_objects += 1;
         if depth == declared {
@@ -296,14 +348,16 @@ pub fn round_trip(bytes: &[u8]) -> Result<RoundTrip, String> {
                 stats.first_below = Some(format!("{label}: {depth} < {declared}"));
             }
         } else {
-            return Err(format!(
-                "{label}: recomputed stack depth {depth} exceeds co_stacksize {declared}"
-            ));
+            return Err(RoundTripError::DepthExceeds {
+                code: label,
+                depth,
+                declared,
+            });
         }
-        pyc.store(node, &body).map_err(|e| e.to_string())?;
+        pyc.store(node, &body)?;
     }
     if pyc.write() != bytes {
-        return Err("disassemble+reassemble is not byte-identical".into());
+        return Err(RoundTripError::FileNotIdentical);
     }
     Ok(stats)
 }

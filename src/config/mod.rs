@@ -196,26 +196,41 @@ pub const MAX_INCLUDE_DEPTH: usize = 16;
 struct Includes(Vec<PathBuf>);
 
 impl Includes {
-    /// Enters `path`; errors (naming the whole chain) when it is already being loaded.
-    fn enter(&mut self, path: &Path, from: &Path) -> Result<(), String> {
+    /// Enters `path`; errors (naming the whole chain) when it is already being loaded, or
+    /// when the chain is already [`MAX_INCLUDE_DEPTH`] long.
+    fn enter(&mut self, path: &Path, from: &Path) -> Result<(), IncludeError> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         if let Some(first) = self.0.iter().position(|p| *p == canonical) {
-            let chain: Vec<String> = self.0[first..]
-                .iter()
-                .chain([&canonical])
-                .map(|p| p.display().to_string())
-                .collect();
-            return Err(format!("config inclusion cycle: {}", chain.join(" -> ")));
+            let mut chain = self.0[first..].to_vec();
+            chain.push(canonical);
+            return Err(IncludeError::Cycle(chain));
         }
         if self.0.len() >= MAX_INCLUDE_DEPTH {
-            return Err(format!(
-                "more than {MAX_INCLUDE_DEPTH} nested `config = FILE` inclusions (last: {})",
-                from.display()
-            ));
+            return Err(IncludeError::TooDeep(from.to_path_buf()));
         }
         self.0.push(canonical);
         Ok(())
     }
+}
+
+/// A `config = FILE` inclusion that cannot be followed.
+#[derive(Debug, thiserror::Error)]
+enum IncludeError {
+    /// The file is already being loaded: the chain from its first entry back to itself.
+    #[error("config inclusion cycle: {}", display_chain(.0))]
+    Cycle(Vec<PathBuf>),
+    /// More than [`MAX_INCLUDE_DEPTH`] nested inclusions; holds the including file.
+    #[error(
+        "more than {MAX_INCLUDE_DEPTH} nested `config = FILE` inclusions (last: {})",
+        .0.display()
+    )]
+    TooDeep(PathBuf),
+}
+
+/// `a -> b -> a`.
+fn display_chain(chain: &[PathBuf]) -> String {
+    let chain: Vec<String> = chain.iter().map(|p| p.display().to_string()).collect();
+    chain.join(" -> ")
 }
 
 impl Config {
@@ -359,7 +374,7 @@ impl Config {
             };
             includes
                 .enter(&target, path)
-                .map_err(|m| located(&src, file.span(), "config", m))?;
+                .map_err(|e| located(&src, file.span(), "config", e.to_string()))?;
             let mut config = Config::file_in(&target, includes)?;
             config.backend = backend;
             return Ok(Some(config));
@@ -392,13 +407,13 @@ fn read(path: &Path) -> Result<String, ConfigError> {
     let error = |m: String| ConfigError::new(path.display().to_string(), m);
     // Checked before opening: opening a FIFO for reading blocks until a writer comes.
     let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {e}")))?;
-    check_regular(&meta).map_err(error)?;
+    check_regular(&meta).map_err(|e| error(e.to_string()))?;
     let file = std::fs::File::open(path).map_err(|e| error(format!("cannot read: {e}")))?;
     // And again on the open file, in case the path was replaced in between.
     let meta = file
         .metadata()
         .map_err(|e| error(format!("cannot read: {e}")))?;
-    check_regular(&meta).map_err(error)?;
+    check_regular(&meta).map_err(|e| error(e.to_string()))?;
     let mut bytes = Vec::new();
     file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -418,17 +433,27 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 }
 
 /// Only regular files are configuration files.
-fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), NotRegular> {
     let kind = meta.file_type();
     if kind.is_file() {
         return Ok(());
     }
-    let what = if kind.is_dir() {
-        "a directory"
+    Err(if kind.is_dir() {
+        NotRegular::Directory
     } else {
-        "not a regular file (a device, FIFO or socket)"
-    };
-    Err(format!("cannot read: {what}"))
+        NotRegular::Special
+    })
+}
+
+/// A configuration path that is not a regular file.
+#[derive(Debug, thiserror::Error)]
+enum NotRegular {
+    /// A directory.
+    #[error("cannot read: a directory")]
+    Directory,
+    /// A device, FIFO or socket.
+    #[error("cannot read: not a regular file (a device, FIFO or socket)")]
+    Special,
 }
 
 /// The document being validated, for locating errors.
@@ -636,11 +661,11 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
     let raw_output = raw.output.clone().unwrap_or_default();
     if let Some(tag) = &raw_output.build_tag {
         validate_build_tag(tag.get_ref())
-            .map_err(|m| located(src, tag.span(), "output.build-tag", m))?;
+            .map_err(|e| located(src, tag.span(), "output.build-tag", e.to_string()))?;
     }
     if let Some(label) = &raw_output.local_version {
         validate_local_label(label.get_ref())
-            .map_err(|m| located(src, label.span(), "output.local-version", m))?;
+            .map_err(|e| located(src, label.span(), "output.local-version", e.to_string()))?;
     }
     let output = OutputOptions {
         build_tag: raw_output.build_tag.map(Spanned::into_inner),

@@ -31,9 +31,33 @@ pub struct Decoded {
     pub bom: bool,
 }
 
-/// Decodes `bytes` as Python would. Errors with a one-line reason when the declared encoding
-/// is unknown, the bytes are invalid in it, or it cannot be re-encoded byte-exactly.
-pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
+/// Why a source file's bytes cannot be decoded (or re-encoded byte-exactly); a one-line
+/// reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The coding declaration names an encoding Python does not know.
+    #[error("unknown source encoding {0:?}")]
+    UnknownEncoding(String),
+    /// A UTF-8 BOM with a coding declaration of another encoding (holds the declared name).
+    #[error("a UTF-8 BOM together with a {0:?} coding declaration")]
+    BomConflict(String),
+    /// Invalid UTF-8.
+    #[error("invalid UTF-8 at byte {}", .0.utf8_error().valid_up_to())]
+    Utf8(#[source] std::string::FromUtf8Error),
+    /// A byte of 0x80 or more in a file declared ascii (holds its offset).
+    #[error("non-ASCII byte at {0} in a file declared ascii")]
+    NonAscii(usize),
+    /// Bytes that are invalid in the declared encoding (holds its name).
+    #[error("bytes that are invalid in {0}")]
+    Invalid(&'static str),
+    /// Text that does not re-encode to the same bytes (holds the encoding's name).
+    #[error("{0} text that does not re-encode to the same bytes")]
+    NotRoundTrip(&'static str),
+}
+
+/// Decodes `bytes` as Python would. Errors ([`DecodeError`]) when the declared encoding is
+/// unknown, the bytes are invalid in it, or it cannot be re-encoded byte-exactly.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let (bom, body) = match bytes.strip_prefix(BOM) {
         Some(rest) => (true, rest),
         None => (false, bytes),
@@ -41,20 +65,18 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
     let declared = declared_encoding(body);
     let encoding = match declared.as_deref() {
         None => SourceEncoding::Utf8,
-        Some(name) => resolve(name).ok_or_else(|| format!("unknown source encoding {name:?}"))?,
+        Some(name) => {
+            resolve(name).ok_or_else(|| DecodeError::UnknownEncoding(name.to_string()))?
+        }
     };
     if bom && encoding != SourceEncoding::Utf8 {
-        return Err(format!(
-            "a UTF-8 BOM together with a {:?} coding declaration",
-            declared.unwrap_or_default()
-        ));
+        return Err(DecodeError::BomConflict(declared.unwrap_or_default()));
     }
     let text = match encoding {
-        SourceEncoding::Utf8 => String::from_utf8(body.to_vec())
-            .map_err(|e| format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()))?,
+        SourceEncoding::Utf8 => String::from_utf8(body.to_vec()).map_err(DecodeError::Utf8)?,
         SourceEncoding::Ascii => {
             if let Some(i) = body.iter().position(|b| *b >= 0x80) {
-                return Err(format!("non-ASCII byte at {i} in a file declared ascii"));
+                return Err(DecodeError::NonAscii(i));
             }
             String::from_utf8(body.to_vec()).expect("ASCII is UTF-8")
         }
@@ -62,15 +84,12 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, String> {
         SourceEncoding::Other(enc) => {
             let (text, had_errors) = enc.decode_without_bom_handling(body);
             if had_errors {
-                return Err(format!("bytes that are invalid in {}", enc.name()));
+                return Err(DecodeError::Invalid(enc.name()));
             }
             let text = text.into_owned();
             let (back, _, unmappable) = enc.encode(&text);
             if unmappable || back.as_ref() != body {
-                return Err(format!(
-                    "{} text that does not re-encode to the same bytes",
-                    enc.name()
-                ));
+                return Err(DecodeError::NotRoundTrip(enc.name()));
             }
             text
         }

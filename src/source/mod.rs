@@ -46,8 +46,8 @@ pub enum SourceError {
         message: String,
     },
     /// Its bytes cannot be decoded or re-encoded exactly.
-    #[error("{0}")]
-    Encoding(String),
+    #[error(transparent)]
+    Encoding(#[from] encoding::DecodeError),
     /// A configured probe does not fit this file.
     #[error("{0}")]
     Probe(String),
@@ -65,7 +65,7 @@ pub fn instrument(
     target: ModuleTarget<'_>,
     config: &Config,
 ) -> Result<SourceOutcome, SourceError> {
-    let decoded = encoding::decode(bytes).map_err(SourceError::Encoding)?;
+    let decoded = encoding::decode(bytes)?;
     let outcome = depth::with_stack(|| inject::instrument_text(&decoded.text, target, config))?;
     let mut summary = outcome.summary;
     summary.warnings = outcome.warnings;

@@ -19,28 +19,32 @@ pub struct WheelName {
 impl WheelName {
     /// Parses a wheel file name (without directory).
     ///
-    /// Errors with a message when the name has the wrong number of parts, a build tag that
-    /// does not start with a digit, or no `.whl` suffix.
-    pub fn parse(file_name: &str) -> Result<Self, String> {
+    /// Errors ([`FileNameError`]) when the name has the wrong number of parts, an empty
+    /// part, an invalid build tag ([`validate_build_tag`]), or no `.whl` suffix.
+    pub fn parse(file_name: &str) -> Result<Self, FileNameError> {
+        let file_name_owned = || file_name.to_string();
         let stem = file_name
             .strip_suffix(".whl")
-            .ok_or_else(|| format!("{file_name:?} does not end in .whl"))?;
+            .ok_or_else(|| FileNameError::NotWhl(file_name_owned()))?;
         let parts: Vec<&str> = stem.split('-').collect();
         let (distribution, version, build_tag, tags) = match parts.as_slice() {
             [d, v, py, abi, plat] => (d, v, None, [py, abi, plat]),
             [d, v, b, py, abi, plat] => (d, v, Some(*b), [py, abi, plat]),
             _ => {
-                return Err(format!(
-                    "{file_name:?} must have 5 or 6 dash-separated parts, it has {}",
-                    parts.len()
-                ));
+                return Err(FileNameError::PartCount {
+                    file_name: file_name_owned(),
+                    parts: parts.len(),
+                });
             }
         };
         if distribution.is_empty() || version.is_empty() || tags.iter().any(|t| t.is_empty()) {
-            return Err(format!("{file_name:?} has an empty part"));
+            return Err(FileNameError::EmptyPart(file_name_owned()));
         }
         if let Some(b) = build_tag {
-            validate_build_tag(b).map_err(|e| format!("{file_name:?}: {e}"))?;
+            validate_build_tag(b).map_err(|source| FileNameError::BuildTag {
+                file_name: file_name_owned(),
+                source,
+            })?;
         }
         Ok(WheelName {
             distribution: distribution.to_string(),
@@ -66,19 +70,67 @@ impl fmt::Display for WheelName {
     }
 }
 
+/// A file name that is not a wheel file name (binary distribution format: `{distribution}-
+/// {version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileNameError {
+    /// No `.whl` suffix.
+    #[error("{0:?} does not end in .whl")]
+    NotWhl(String),
+    /// Not 5 or 6 dash-separated parts.
+    #[error("{file_name:?} must have 5 or 6 dash-separated parts, it has {parts}")]
+    PartCount {
+        /// The file name.
+        file_name: String,
+        /// How many parts it has.
+        parts: usize,
+    },
+    /// One of the parts is empty.
+    #[error("{0:?} has an empty part")]
+    EmptyPart(String),
+    /// The build tag is invalid.
+    #[error("{file_name:?}: {source}")]
+    BuildTag {
+        /// The file name.
+        file_name: String,
+        /// What is wrong with the build tag.
+        #[source]
+        source: BuildTagError,
+    },
+}
+
+/// A build tag that does not start with a digit or has characters outside `[A-Za-z0-9_.]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildTagError {
+    /// The first character is not a digit.
+    #[error("build tag {0:?} must start with a digit")]
+    NoLeadingDigit(String),
+    /// A character outside `[A-Za-z0-9_.]`.
+    #[error(
+        "build tag {tag:?} contains {character:?}; only letters, digits, '_' and '.' are allowed"
+    )]
+    BadCharacter {
+        /// The build tag.
+        tag: String,
+        /// The first offending character.
+        character: char,
+    },
+}
+
 /// Checks a build tag: it must start with a digit and, as uv requires, use only
 /// `[A-Za-z0-9_.]`.
-pub fn validate_build_tag(tag: &str) -> Result<(), String> {
+pub fn validate_build_tag(tag: &str) -> Result<(), BuildTagError> {
     if !tag.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(format!("build tag {tag:?} must start with a digit"));
+        return Err(BuildTagError::NoLeadingDigit(tag.to_string()));
     }
-    if let Some(c) = tag
+    if let Some(character) = tag
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
     {
-        return Err(format!(
-            "build tag {tag:?} contains {c:?}; only letters, digits, '_' and '.' are allowed"
-        ));
+        return Err(BuildTagError::BadCharacter {
+            tag: tag.to_string(),
+            character,
+        });
     }
     Ok(())
 }

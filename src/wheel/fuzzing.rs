@@ -8,6 +8,7 @@ use std::path::Path;
 use super::limits::ReadLimits;
 use super::reader::InputWheel;
 use super::record::{RecordHash, parse_record};
+use crate::error::WheelError;
 
 /// Small limits so that the fuzzer explores structure rather than inflating gigabytes.
 pub const FUZZ_LIMITS: ReadLimits = ReadLimits {
@@ -20,11 +21,10 @@ pub const FUZZ_LIMITS: ReadLimits = ReadLimits {
 /// into members whose data ranges lie inside the file, do not overlap, and whose names are
 /// unique and safe; every member then reads (or is refused) without panicking, a member
 /// that reads has exactly its declared size, and checking agrees with reading.
-pub fn read_wheel(data: &[u8]) -> Result<usize, String> {
+pub fn read_wheel(data: &[u8]) -> Result<usize, WheelError> {
     // The seeds (tests, testwheels/) are all `demo` 1.0 wheels.
     let path = Path::new("demo-1.0-py3-none-any.whl");
-    let wheel =
-        InputWheel::from_bytes(path, data.to_vec(), &FUZZ_LIMITS).map_err(|e| e.to_string())?;
+    let wheel = InputWheel::from_bytes(path, data.to_vec(), &FUZZ_LIMITS)?;
     let mut ranges: Vec<_> = wheel.members.iter().map(|m| m.data.clone()).collect();
     ranges.sort_by_key(|r| r.start);
     for pair in ranges.windows(2) {

@@ -106,36 +106,74 @@ impl ReadLimits {
     }
 
     /// Checks one member's declared sizes; the error says which limit and how to raise it.
-    pub fn check_member(&self, size: u64, compressed_size: u64) -> Result<(), String> {
+    pub fn check_member(&self, size: u64, compressed_size: u64) -> Result<(), LimitError> {
         if size > self.max_member_size {
-            return Err(format!(
-                "declares {size} bytes uncompressed, more than the limit of {} bytes \
-                 ({ENV_MAX_MEMBER_SIZE})",
-                self.max_member_size
-            ));
+            return Err(LimitError::MemberSize {
+                size,
+                limit: self.max_member_size,
+            });
         }
         if self.ratio_exceeded(size, compressed_size) {
-            return Err(format!(
-                "compression ratio {}:1 ({compressed_size} bytes inflating to {size}) is past \
-                 the limit of {}:1 ({ENV_MAX_RATIO}); a decompression bomb?",
-                size / compressed_size.max(1),
-                self.max_ratio
-            ));
+            return Err(LimitError::Ratio {
+                size,
+                compressed_size,
+                limit: self.max_ratio,
+            });
         }
         Ok(())
     }
 
     /// Checks the sum of all members' declared sizes.
-    pub fn check_total(&self, total: u64) -> Result<(), String> {
+    pub fn check_total(&self, total: u64) -> Result<(), LimitError> {
         if total > self.max_total_size {
-            return Err(format!(
-                "the members declare {total} bytes uncompressed in total, more than the limit \
-                 of {} bytes ({ENV_MAX_TOTAL_SIZE})",
-                self.max_total_size
-            ));
+            return Err(LimitError::TotalSize {
+                total,
+                limit: self.max_total_size,
+            });
         }
         Ok(())
     }
+}
+
+/// A declared size past a [`ReadLimits`] limit; the message names the limit's variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// One member's uncompressed size is past [`ReadLimits::max_member_size`].
+    #[error(
+        "declares {size} bytes uncompressed, more than the limit of {limit} bytes \
+         ({ENV_MAX_MEMBER_SIZE})"
+    )]
+    MemberSize {
+        /// The declared uncompressed size, in bytes.
+        size: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// One member's compression ratio is past [`ReadLimits::max_ratio`].
+    #[error(
+        "compression ratio {}:1 ({compressed_size} bytes inflating to {size}) is past \
+         the limit of {limit}:1 ({ENV_MAX_RATIO}); a decompression bomb?",
+        .size / (*.compressed_size).max(1)
+    )]
+    Ratio {
+        /// The declared uncompressed size, in bytes.
+        size: u64,
+        /// The declared compressed size, in bytes.
+        compressed_size: u64,
+        /// The limit (uncompressed / compressed, rounded down).
+        limit: u64,
+    },
+    /// The members' uncompressed sizes sum past [`ReadLimits::max_total_size`].
+    #[error(
+        "the members declare {total} bytes uncompressed in total, more than the limit \
+         of {limit} bytes ({ENV_MAX_TOTAL_SIZE})"
+    )]
+    TotalSize {
+        /// The sum of the declared uncompressed sizes, in bytes.
+        total: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
 }
 
 /// `123`, or with `sizes` also `64K`, `512M`, `4G` (powers of 1024, case-insensitive).

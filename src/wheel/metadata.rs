@@ -70,7 +70,7 @@ pub fn with_local_label(version: &str, label: &str) -> String {
 }
 
 /// Checks a local version label: alphanumeric segments separated by `.` (PEP 440).
-pub fn validate_local_label(label: &str) -> Result<(), String> {
+pub fn validate_local_label(label: &str) -> Result<(), LocalLabelError> {
     let ok = !label.is_empty()
         && label
             .split('.')
@@ -78,11 +78,15 @@ pub fn validate_local_label(label: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "local version label {label:?} must be ASCII letters and digits in '.'-separated segments"
-        ))
+        Err(LocalLabelError(label.to_string()))
     }
 }
+
+/// A local version label that is not ASCII letters and digits in `.`-separated segments
+/// (PEP 440); holds the label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("local version label {0:?} must be ASCII letters and digits in '.'-separated segments")]
+pub struct LocalLabelError(pub String);
 
 /// A Python feature release, `major.minor` (what `Requires-Python` and wheel tags are
 /// compared against).

@@ -21,7 +21,9 @@ use zip::ZipArchive;
 use super::filename::{WheelName, normalize_dist_name};
 use super::limits::ReadLimits;
 use super::provenance::PROVENANCE_FILE;
-use super::record::{RecordEntry, RecordHash, parse_record};
+use super::record::{
+    RecordEntry, RecordFieldError, RecordHash, RecordRow, parse_record, parse_size,
+};
 use super::zipdir::{self, FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, ZipEntry};
 use crate::error::{Error, WheelError, WheelProblem};
 use crate::escape;
@@ -73,13 +75,6 @@ pub struct MemberInfo {
     pub data: Range<u64>,
 }
 
-/// A RECORD row of a file member, parsed.
-struct Recorded {
-    entry: RecordEntry,
-    hash: RecordHash,
-    size: u64,
-}
-
 /// A validated input wheel.
 pub struct InputWheel {
     /// Where the wheel was read from.
@@ -90,8 +85,8 @@ pub struct InputWheel {
     pub dist_info: String,
     /// File members in archive order (directories excluded).
     pub members: Vec<MemberInfo>,
-    /// RECORD rows by path.
-    record: HashMap<String, Recorded>,
+    /// RECORD rows of the file members by path (each with its hash and size).
+    record: HashMap<String, RecordEntry>,
     /// The signature files present (dropped on output).
     pub signatures: Vec<String>,
     /// The equip-wheel provenance member, when the wheel was already instrumented.
@@ -120,7 +115,7 @@ impl InputWheel {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
+        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
         // A wheel is at most its members plus headers: twice the total limit is generous.
         let bytes = read_regular_file(path, Some(limits.max_total_size.saturating_mul(2)))
             .map_err(|e| match e {
@@ -148,7 +143,8 @@ impl InputWheel {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        let name = WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e)))?;
+        let name = WheelName::parse(file_name)
+            .map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
         let file_size = bytes.len() as u64;
         let entries = zipdir::read_entries(&bytes).map_err(|(member, problem)| match member {
             Some(m) => WheelError::member(path, m, problem),
@@ -221,7 +217,7 @@ impl InputWheel {
 
     /// The RECORD row for `name`, if any.
     pub fn record_entry(&self, name: &str) -> Option<&RecordEntry> {
-        self.record.get(name).map(|r| &r.entry)
+        self.record.get(name)
     }
 
     /// Reads a member's uncompressed content, checked as by [`InputWheel::check_member`].
@@ -254,7 +250,9 @@ impl InputWheel {
             declared: member.size,
             seen: 0,
             crc: crc32fast::Hasher::new(),
-            hasher: recorded.map(|r| r.hash.algorithm.hasher()),
+            hasher: recorded
+                .and_then(|r| r.hash.as_ref())
+                .map(|h| h.algorithm.hasher()),
         };
         let raw = usize::try_from(member.data.start)
             .ok()
@@ -271,12 +269,12 @@ impl InputWheel {
                 if n == 0 {
                     break;
                 }
-                check.feed(&buf[..n]).map_err(corrupt)?;
+                check.feed(&buf[..n]).map_err(|e| corrupt(e.to_string()))?;
                 sink(&buf[..n]);
             }
         } else {
             for chunk in raw.chunks(CHUNK) {
-                check.feed(chunk).map_err(corrupt)?;
+                check.feed(chunk).map_err(|e| corrupt(e.to_string()))?;
                 sink(chunk);
             }
         }
@@ -297,24 +295,36 @@ impl InputWheel {
             // RECORD itself and signatures have no hash row; coverage was checked at open.
             return Ok(());
         };
+        let (Some(expected), Some(size)) = (&recorded.hash, recorded.size) else {
+            // Every row kept at open carries both (see `check_record_coverage`).
+            return Ok(());
+        };
         let actual = RecordHash {
-            algorithm: recorded.hash.algorithm,
+            algorithm: expected.algorithm,
             digest: hasher.finish(),
         };
-        if actual != recorded.hash {
+        if actual != *expected {
             return Err(fail(WheelProblem::HashMismatch {
-                expected: recorded.hash.to_string(),
+                expected: expected.to_string(),
                 actual: actual.to_string(),
             }));
         }
-        if recorded.size != check.seen {
+        if size != check.seen {
             return Err(fail(WheelProblem::SizeMismatch {
-                expected: recorded.size,
+                expected: size,
                 actual: check.seen,
             }));
         }
         Ok(())
     }
+}
+
+/// A member's content is longer than its zip header declares.
+#[derive(Debug, thiserror::Error)]
+#[error("the data inflates to more than the {declared} bytes the zip header declares")]
+struct InflatesPastHeader {
+    /// The uncompressed size the zip header declares, in bytes.
+    declared: u64,
 }
 
 /// The running checks over a member's content as it is inflated.
@@ -327,13 +337,12 @@ struct ContentCheck {
 
 impl ContentCheck {
     /// Takes the next chunk; errors as soon as the content exceeds the declared size.
-    fn feed(&mut self, chunk: &[u8]) -> Result<(), String> {
+    fn feed(&mut self, chunk: &[u8]) -> Result<(), InflatesPastHeader> {
         self.seen += chunk.len() as u64;
         if self.seen > self.declared {
-            return Err(format!(
-                "the data inflates to more than the {} bytes the zip header declares",
-                self.declared
-            ));
+            return Err(InflatesPastHeader {
+                declared: self.declared,
+            });
         }
         self.crc.update(chunk);
         if let Some(h) = &mut self.hasher {
@@ -430,7 +439,7 @@ fn scan_members(
         };
         limits
             .check_member(zipped.size, zipped.compressed_size)
-            .map_err(|m| member_err(WheelProblem::LimitExceeded(m)))?;
+            .map_err(|e| member_err(WheelProblem::LimitExceeded(e.to_string())))?;
         total = total.saturating_add(zipped.size);
         members.push(MemberInfo {
             name: name.clone(),
@@ -446,7 +455,7 @@ fn scan_members(
     }
     limits
         .check_total(total)
-        .map_err(|m| WheelError::new(path, WheelProblem::LimitExceeded(m)))?;
+        .map_err(|e| WheelError::new(path, WheelProblem::LimitExceeded(e.to_string())))?;
     // Extra fields and comments are only visible on the full entry.
     let mut archive = archive.clone();
     for member in &mut members {
@@ -583,8 +592,8 @@ fn check_record_coverage(
     record_name: &str,
     signatures: &[String],
     members: &[MemberInfo],
-    rows: Vec<RecordEntry>,
-) -> Result<HashMap<String, Recorded>, WheelError> {
+    rows: Vec<RecordRow>,
+) -> Result<HashMap<String, RecordEntry>, WheelError> {
     let present: HashSet<&str> = members.iter().map(|m| m.name.as_str()).collect();
     let mut by_path = HashMap::with_capacity(rows.len());
     let mut exempt_rows = HashSet::new();
@@ -616,7 +625,7 @@ fn check_record_coverage(
                 WheelProblem::MissingFromArchive,
             ));
         }
-        if row.path == record_name && (!row.hash.is_empty() || !row.size.is_empty()) {
+        if row.path == record_name && !row.is_bare() {
             return Err(syntax(format!(
                 "RECORD's own row {} must have neither a hash nor a size",
                 escape::quoted(&row.path)
@@ -629,31 +638,24 @@ fn check_record_coverage(
         if row.hash.is_empty() {
             return Err(WheelError::member(path, &row.path, WheelProblem::NoHash));
         }
-        let in_row = |message: String| {
+        let in_row = |e: RecordFieldError| {
             WheelError::member(
                 path,
                 &row.path,
-                WheelProblem::RecordSyntax { line, message },
+                WheelProblem::RecordSyntax {
+                    line,
+                    message: e.to_string(),
+                },
             )
         };
         let hash = RecordHash::parse(&row.hash).map_err(in_row)?;
-        let size = row
-            .size
-            .parse::<u64>()
-            .ok()
-            .filter(|_| row.size.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                in_row(format!(
-                    "size {} is not a decimal number of bytes",
-                    escape::quoted(&row.size)
-                ))
-            })?;
+        let size = parse_size(&row.size).map_err(in_row)?;
         by_path.insert(
             row.path.clone(),
-            Recorded {
-                entry: row,
-                hash,
-                size,
+            RecordEntry {
+                path: row.path,
+                hash: Some(hash),
+                size: Some(size),
             },
         );
     }

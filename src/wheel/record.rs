@@ -8,20 +8,114 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::escape;
 
-/// One row of RECORD.
+/// One row of RECORD, interpreted: the member's hash and size, both absent in the rows
+/// that carry neither (RECORD's own row, signature files).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordEntry {
     /// The member path, exactly as the zip name.
     pub path: String,
-    /// `sha256=...`, or empty (RECORD's own row).
+    /// The member's hash, `None` when the hash field is empty.
+    pub hash: Option<RecordHash>,
+    /// The member's size in bytes, `None` when the size field is empty.
+    pub size: Option<u64>,
+}
+
+/// One row of RECORD as written: its three CSV fields, not yet interpreted (see
+/// [`RecordEntry`] for the interpreted row; [`RecordHash::parse`] and [`parse_size`]
+/// interpret the fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRow {
+    /// The member path, exactly as the zip name.
+    pub path: String,
+    /// The hash field (`sha256=...`), possibly empty.
     pub hash: String,
-    /// Decimal size in bytes, or empty (RECORD's own row).
+    /// The size field (decimal bytes), possibly empty.
     pub size: String,
+}
+
+impl RecordRow {
+    /// Whether the row has neither a hash nor a size (as RECORD's own row must).
+    pub fn is_bare(&self) -> bool {
+        self.hash.is_empty() && self.size.is_empty()
+    }
 }
 
 /// Formats the RECORD hash of `data`: `sha256=` + urlsafe base64 without padding (43 chars).
 pub fn record_hash(data: &[u8]) -> String {
-    format!("sha256={}", URL_SAFE_NO_PAD.encode(Sha256::digest(data)))
+    RecordHash::sha256(data).to_string()
+}
+
+/// A RECORD hash or size field that does not parse (a RECORD syntax error; the message
+/// quotes the field).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordFieldError {
+    /// The hash field has no `=`.
+    #[error("hash {} is not of the form <algorithm>=<digest>", escape::quoted(.field))]
+    NotAHash {
+        /// The hash field.
+        field: String,
+    },
+    /// md5, sha1 or sha224.
+    #[error(
+        "hash algorithm {} is weaker than sha256 (a wheel requires sha256 or better)",
+        escape::quoted(.name)
+    )]
+    WeakAlgorithm {
+        /// The algorithm name as written.
+        name: String,
+    },
+    /// An algorithm that is not sha256, sha384 or sha512.
+    #[error(
+        "hash algorithm {} is not supported (sha256, sha384 or sha512)",
+        escape::quoted(.name)
+    )]
+    UnsupportedAlgorithm {
+        /// The algorithm name as written.
+        name: String,
+    },
+    /// The digest ends in `=` padding.
+    #[error(
+        "{} digest {} ends in '=' padding (RECORD digests are unpadded)",
+        .algorithm.name(),
+        escape::quoted(.digest)
+    )]
+    PaddedDigest {
+        /// The algorithm.
+        algorithm: HashAlgorithm,
+        /// The digest as written.
+        digest: String,
+    },
+    /// The digest is not urlsafe base64 or has the wrong length for the algorithm.
+    #[error(
+        "{} is not a {}-byte urlsafe base64 {} digest",
+        escape::quoted(.digest),
+        .algorithm.digest_len(),
+        .algorithm.name()
+    )]
+    BadDigest {
+        /// The algorithm.
+        algorithm: HashAlgorithm,
+        /// The digest as written.
+        digest: String,
+    },
+    /// The size field is not a decimal number of bytes.
+    #[error("size {} is not a decimal number of bytes", escape::quoted(.field))]
+    BadSize {
+        /// The size field.
+        field: String,
+    },
+}
+
+/// Parses a RECORD size field: a decimal number of bytes, digits only (no sign, no
+/// spaces), within `u64`. Errors: [`RecordFieldError::BadSize`].
+pub fn parse_size(field: &str) -> Result<u64, RecordFieldError> {
+    field
+        .parse::<u64>()
+        .ok()
+        .filter(|_| field.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| RecordFieldError::BadSize {
+            field: field.to_string(),
+        })
 }
 
 /// A RECORD hash algorithm equip-wheel checks. The wheel format requires "sha256 or
@@ -107,55 +201,54 @@ pub struct RecordHash {
 }
 
 impl RecordHash {
+    /// The sha256 hash of `data` (what equip-wheel writes for new content).
+    pub fn sha256(data: &[u8]) -> Self {
+        RecordHash {
+            algorithm: HashAlgorithm::Sha256,
+            digest: Sha256::digest(data).to_vec(),
+        }
+    }
+
     /// Parses a RECORD hash field. The algorithm name is matched case-insensitively (as
     /// hashlib does); the digest is urlsafe base64 without `=` padding, as the wheel format
     /// writes it (pypa/installer compares the unpadded encoding and so refuses padding).
     ///
-    /// Errors (a message for a RECORD syntax error): md5, sha1 and sha224 (weaker than
-    /// sha256), other algorithms, a padded digest, a digest that is not base64 or has the
-    /// wrong length.
-    pub fn parse(field: &str) -> Result<Self, String> {
-        let (name, encoded) = field.split_once('=').ok_or_else(|| {
-            format!(
-                "hash {} is not of the form <algorithm>=<digest>",
-                escape::quoted(field)
-            )
-        })?;
+    /// Errors ([`RecordFieldError`]): md5, sha1 and sha224 (weaker than sha256), other
+    /// algorithms, a padded digest, a digest that is not base64 or has the wrong length.
+    pub fn parse(field: &str) -> Result<Self, RecordFieldError> {
+        let (name, encoded) = field
+            .split_once('=')
+            .ok_or_else(|| RecordFieldError::NotAHash {
+                field: field.to_string(),
+            })?;
         let algorithm = match name.to_ascii_lowercase().as_str() {
             "sha256" => HashAlgorithm::Sha256,
             "sha384" => HashAlgorithm::Sha384,
             "sha512" => HashAlgorithm::Sha512,
             "md5" | "sha1" | "sha224" => {
-                return Err(format!(
-                    "hash algorithm {} is weaker than sha256 (a wheel requires sha256 or better)",
-                    escape::quoted(name)
-                ));
+                return Err(RecordFieldError::WeakAlgorithm {
+                    name: name.to_string(),
+                });
             }
             _ => {
-                return Err(format!(
-                    "hash algorithm {} is not supported (sha256, sha384 or sha512)",
-                    escape::quoted(name)
-                ));
+                return Err(RecordFieldError::UnsupportedAlgorithm {
+                    name: name.to_string(),
+                });
             }
         };
         if encoded.ends_with('=') {
-            return Err(format!(
-                "{} digest {} ends in '=' padding (RECORD digests are unpadded)",
-                algorithm.name(),
-                escape::quoted(encoded)
-            ));
+            return Err(RecordFieldError::PaddedDigest {
+                algorithm,
+                digest: encoded.to_string(),
+            });
         }
         let digest = URL_SAFE_NO_PAD
             .decode(encoded)
             .ok()
             .filter(|d| d.len() == algorithm.digest_len())
-            .ok_or_else(|| {
-                format!(
-                    "{} is not a {}-byte urlsafe base64 {} digest",
-                    escape::quoted(encoded),
-                    algorithm.digest_len(),
-                    algorithm.name()
-                )
+            .ok_or_else(|| RecordFieldError::BadDigest {
+                algorithm,
+                digest: encoded.to_string(),
             })?;
         Ok(RecordHash { algorithm, digest })
     }
@@ -180,8 +273,9 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .collect()
 }
 
-/// Parses RECORD. Errors carry the 1-based line and a message.
-pub fn parse_record(text: &[u8]) -> Result<Vec<RecordEntry>, (usize, String)> {
+/// Parses RECORD into its rows as written (the fields are interpreted by the caller, which
+/// knows which rows may omit them). Errors carry the 1-based line and a message.
+pub fn parse_record(text: &[u8]) -> Result<Vec<RecordRow>, (usize, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -196,7 +290,7 @@ pub fn parse_record(text: &[u8]) -> Result<Vec<RecordEntry>, (usize, String)> {
         if row.len() != 3 {
             return Err((line, format!("expected 3 fields, found {}", row.len())));
         }
-        out.push(RecordEntry {
+        out.push(RecordRow {
             path: row[0].to_string(),
             hash: row[1].to_string(),
             size: row[2].to_string(),
@@ -205,11 +299,10 @@ pub fn parse_record(text: &[u8]) -> Result<Vec<RecordEntry>, (usize, String)> {
     Ok(out)
 }
 
-/// Writes RECORD for `rows` (path, `sha256=...` hash, size in bytes) in the given order,
-/// followed by RECORD's own row `record_path,,`. Paths containing `,`, `"` or line breaks
-/// are quoted.
+/// Writes RECORD for `rows` (path, hash, size in bytes) in the given order, followed by
+/// RECORD's own row `record_path,,`. Paths containing `,`, `"` or line breaks are quoted.
 pub fn write_record<'a>(
-    rows: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
+    rows: impl IntoIterator<Item = (&'a str, &'a RecordHash, u64)>,
     record_path: &str,
 ) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
@@ -217,9 +310,9 @@ pub fn write_record<'a>(
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(Vec::new());
     for (path, hash, size) in rows {
-        let size = size.to_string();
+        let (hash, size) = (hash.to_string(), size.to_string());
         writer
-            .write_record([path, hash, size.as_str()])
+            .write_record([path, hash.as_str(), size.as_str()])
             .expect("writing CSV to memory cannot fail");
     }
     writer
@@ -245,9 +338,9 @@ mod tests {
 
     #[test]
     fn quotes_paths_with_commas_and_round_trips() {
-        let (x, empty) = (record_hash(b"x"), record_hash(b""));
+        let (x, empty) = (RecordHash::sha256(b"x"), RecordHash::sha256(b""));
         let text = write_record(
-            [("a,b.py", x.as_str(), 1), ("plain.py", empty.as_str(), 0)],
+            [("a,b.py", &x, 1), ("plain.py", &empty, 0)],
             "p-1.dist-info/RECORD",
         );
         let s = String::from_utf8(text.clone()).unwrap();
@@ -258,7 +351,17 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].path, "a,b.py");
         assert_eq!(rows[1].size, "0");
-        assert_eq!(rows[2].hash, "");
+        assert!(rows[2].is_bare());
+        assert_eq!(RecordHash::parse(&rows[0].hash), Ok(x));
+    }
+
+    #[test]
+    fn sizes_are_decimal_digits_only() {
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("18446744073709551615"), Ok(u64::MAX));
+        for bad in ["", "+1", "-1", " 1", "0x10", "1.0", "18446744073709551616"] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -275,7 +378,7 @@ mod tests {
             format!("sha512={sha512}=="),
             format!("{}=", record_hash(b"hello")),
         ] {
-            let e = RecordHash::parse(&padded).unwrap_err();
+            let e = RecordHash::parse(&padded).unwrap_err().to_string();
             assert!(e.contains("padding"), "{e}");
         }
         let h = RecordHash::parse(&record_hash(b"hello")).unwrap();
@@ -285,7 +388,7 @@ mod tests {
             "sha1=qvTGHdzF6KLavt4PO0gs2a6pQ00",
             "sha224=x",
         ] {
-            let e = RecordHash::parse(weak).unwrap_err();
+            let e = RecordHash::parse(weak).unwrap_err().to_string();
             assert!(e.contains("weaker than sha256"), "{e}");
         }
         assert!(RecordHash::parse("blake2b=abc").is_err());

@@ -22,7 +22,7 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::limits::ReadLimits;
 use super::reader::InputWheel;
-use super::record::{record_hash, write_record};
+use super::record::{RecordHash, write_record};
 use crate::error::Error;
 
 /// Where an output member's bytes come from.
@@ -32,7 +32,7 @@ pub enum Content {
         /// Index in the input archive.
         index: usize,
         /// Its RECORD hash (already verified against the content).
-        hash: String,
+        hash: RecordHash,
         /// Its uncompressed size in bytes.
         size: u64,
     },
@@ -46,7 +46,7 @@ pub enum Content {
 /// A member deflated ahead of [`write_wheel`], with its RECORD hash and size.
 pub struct Deflated {
     file: PreparedZipFile,
-    hash: String,
+    hash: RecordHash,
     size: u64,
 }
 
@@ -94,7 +94,7 @@ pub fn deflate_within(
     }
     Ok(Deflated {
         file,
-        hash: record_hash(data),
+        hash: RecordHash::sha256(data),
         size: data.len() as u64,
     })
 }
@@ -134,17 +134,29 @@ impl Timestamps {
     /// `Fixed` when `SOURCE_DATE_EPOCH` is set to an integer, else `PerMember`.
     ///
     /// Errors when the variable is set but is not an integer number of seconds.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, SourceDateEpochError> {
         match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(v) if !v.trim().is_empty() => {
-                let secs: i64 = v.trim().parse().map_err(|_| {
-                    format!("SOURCE_DATE_EPOCH={v:?} is not an integer number of seconds")
-                })?;
+                let secs: i64 = v
+                    .trim()
+                    .parse()
+                    .map_err(|source| SourceDateEpochError { value: v, source })?;
                 Ok(Timestamps::Fixed(zip_time_from_unix(secs)))
             }
             _ => Ok(Timestamps::PerMember),
         }
     }
+}
+
+/// `SOURCE_DATE_EPOCH` is set to something other than an integer number of seconds.
+#[derive(Debug, thiserror::Error)]
+#[error("SOURCE_DATE_EPOCH={value:?} is not an integer number of seconds")]
+pub struct SourceDateEpochError {
+    /// The variable's value.
+    pub value: String,
+    /// Why it does not parse.
+    #[source]
+    pub source: std::num::ParseIntError,
 }
 
 /// Converts Unix seconds to a zip (DOS) timestamp, clamped to the representable range
@@ -574,8 +586,8 @@ mod unnamed {
 /// size, then RECORD's own row.
 fn write_record_rows(members: &[OutputMember], record_name: &str) -> Vec<u8> {
     let rows = members.iter().map(|m| match &m.content {
-        Content::Raw { hash, size, .. } => (m.name.as_str(), hash.as_str(), *size),
-        Content::Deflated(d) => (m.name.as_str(), d.hash.as_str(), d.size),
+        Content::Raw { hash, size, .. } => (m.name.as_str(), hash, *size),
+        Content::Deflated(d) => (m.name.as_str(), &d.hash, d.size),
         Content::Bytes(_) => unreachable!("every Bytes member was deflated first"),
     });
     write_record(rows, record_name)
