@@ -15,8 +15,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use equip_wheel::instrument::module_name;
 use equip_wheel::source::encoding;
+use equip_wheel::wheel::layout::module_name;
 use equip_wheel::wheel::limits::ReadLimits;
 use equip_wheel::wheel::reader::InputWheel;
 use equip_wheel::wheel::writer::{Content, OutputMember, Timestamps, WriteOptions, write_wheel};

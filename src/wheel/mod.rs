@@ -3,6 +3,7 @@
 
 pub mod filename;
 pub mod fuzzing;
+pub mod layout;
 pub mod limits;
 pub mod metadata;
 pub mod provenance;
