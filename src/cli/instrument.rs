@@ -61,9 +61,12 @@ pub(super) fn run(args: InstrumentArgs, verbosity: Verbosity, cancel: Arc<Atomic
             return EXIT_FAILURE;
         }
     };
-    let report_target = args.report.as_ref().map(|p| match p.as_os_str() == "-" {
-        true => ReportTarget::Stdout,
-        false => ReportTarget::File(p.clone()),
+    let report_target = args.report.as_ref().map(|p| {
+        if p.as_os_str() == "-" {
+            ReportTarget::Stdout
+        } else {
+            ReportTarget::File(p.clone())
+        }
     });
     let options = InstrumentOptions {
         config: config.clone(),

@@ -58,7 +58,7 @@ pub(super) fn run(wheels: &[PathBuf], json: bool) -> i32 {
 /// The human-readable block for one wheel.
 fn describe(wheel: &std::path::Path, member: &str, p: &Provenance) -> String {
     let mut lines = vec![
-        format!("{}", escape_path(wheel)),
+        escape_path(wheel),
         format!(
             "  instrumented by {} {} (recorded in {})",
             escape(&p.tool),

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::output;
 use crate::error::{EXIT_FAILURE, EXIT_USAGE};
 use crate::wheel::limits::ReadLimits;
-use crate::wheel::verify::verify_wheel;
+use crate::wheel::verify::{VerifyReport, verify_wheel};
 
 pub(super) fn run(wheels: &[PathBuf], json: bool) -> i32 {
     if let Err(e) = ReadLimits::from_env() {
@@ -20,17 +20,12 @@ pub(super) fn run(wheels: &[PathBuf], json: bool) -> i32 {
     let mut code = 0;
     let mut documents = Vec::new();
     for (wheel, result) in results {
-        let report = match result {
-            Ok(report) => report,
-            Err(e) => {
-                code = EXIT_FAILURE;
-                output::error(&e);
-                documents.push(serde_json::json!({
-                    "wheel": wheel, "ok": false, "members": 0, "problems": [e.to_string()],
-                }));
-                continue;
-            }
-        };
+        // A file that cannot be read is one problem of that wheel here, as in `--json`.
+        let report = result.unwrap_or_else(|e| VerifyReport {
+            wheel: wheel.clone(),
+            members: 0,
+            problems: vec![e.to_string()],
+        });
         if !report.ok() {
             code = EXIT_FAILURE;
             for problem in &report.problems {
