@@ -11,8 +11,8 @@ VENV=.venv-test
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet -r tests/requirements.txt
 
-# src/hooks_runtime.py: the static Python text of the generated hooks module.
-PY_DIRS=(python tests/python benchmarks scripts src/hooks_runtime.py)
+# src/hooks_runtime.py and src/patch_runtime.py: static Python text of generated hooks modules.
+PY_DIRS=(python tests/python benchmarks scripts src/hooks_runtime.py src/patch_runtime.py)
 
 echo "== lint: cargo fmt"
 cargo fmt --all -- --check

@@ -86,6 +86,7 @@ pub fn render(
         out.push_str("\n\n");
         out.push_str(&leave_function(leave, exit, hooks.error.as_ref()));
     }
+    out.push_str(&crate::hooks_patch::render(config));
     // Last, so that a module importing this one while it is still being imported (a circular
     // import through hooks.imports) finds no binding and runs uninstrumented.
     let binding = Binding::of(config, &module_name(distribution));
@@ -133,7 +134,7 @@ fn hook_function(abi: &HookAbi, snippet: &Snippet, policy: OnHookError) -> Strin
         prologue.push("locals = _equip_visible_locals(locals)".to_string());
     }
     let returns_value = abi.kind == HookKind::FunctionEnter;
-    let body = snippet_body(snippet, returns_value);
+    let (body, strings) = snippet_with_value(snippet, returns_value, "return (");
 
     let mut f = format!(
         "# {}\ndef {}({}):\n",
@@ -154,11 +155,7 @@ fn hook_function(abi: &HookAbi, snippet: &Snippet, policy: OnHookError) -> Strin
         f.push_str(line);
         f.push('\n');
     }
-    f.push_str(&indent_block(
-        &body,
-        indent,
-        &snippet_string_ranges(snippet, &body),
-    ));
+    f.push_str(&indent_block(&body, indent, &strings));
     if guarded {
         match policy {
             OnHookError::Warn => f.push_str(&format!(
@@ -259,32 +256,33 @@ fn leave_function(leave: &HookAbi, exit: &HookAbi, error: Option<&HookAbi>) -> S
     f
 }
 
-/// The snippet body, with `return (...)` around its value expression when it has one.
-fn snippet_body(snippet: &Snippet, returns_value: bool) -> String {
-    match (returns_value, snippet.value_range) {
-        (true, Some((start, end))) => apply_edits(
-            &snippet.body,
-            vec![Edit::insert(start, "return ("), Edit::insert(end, ")")],
-        ),
-        _ => snippet.body.clone(),
+/// The snippet body with `prefix` (`return (`, `enter_value = (`) and `)` around its value
+/// expression when `bind_value` is set and it has one, and the byte ranges of its string
+/// tokens in that text.
+pub(crate) fn snippet_with_value(
+    snippet: &Snippet,
+    bind_value: bool,
+    prefix: &str,
+) -> (String, Vec<(usize, usize)>) {
+    match (bind_value, snippet.value_range) {
+        (true, Some((start, end))) => {
+            let body = apply_edits(
+                &snippet.body,
+                vec![Edit::insert(start, prefix), Edit::insert(end, ")")],
+            );
+            let shift = prefix.len();
+            let strings = snippet
+                .string_ranges
+                .iter()
+                .map(|&(s, e)| {
+                    let d = if s >= start { shift } else { 0 };
+                    (s + d, e + d)
+                })
+                .collect();
+            (body, strings)
+        }
+        _ => (snippet.body.clone(), snippet.string_ranges.clone()),
     }
-}
-
-/// String ranges of `body` (which may be the snippet body with `return (` inserted).
-fn snippet_string_ranges(snippet: &Snippet, body: &str) -> Vec<(usize, usize)> {
-    if body.len() == snippet.body.len() {
-        return snippet.string_ranges.clone();
-    }
-    let shift = "return (".len();
-    let start = snippet.value_range.map_or(usize::MAX, |r| r.0);
-    snippet
-        .string_ranges
-        .iter()
-        .map(|&(s, e)| {
-            let d = if s >= start { shift } else { 0 };
-            (s + d, e + d)
-        })
-        .collect()
 }
 
 /// Indents every line of `text` by `indent`, except lines that start inside a string token.

@@ -19,6 +19,7 @@ pub mod escape;
 pub mod files;
 pub mod hook_abi;
 pub mod hooks_module;
+pub mod hooks_patch;
 pub mod instrument;
 pub mod module;
 pub mod report;

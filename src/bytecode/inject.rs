@@ -141,7 +141,9 @@ pub fn instrument(
         .filter(|(_, p)| p.module == target.module)
         .map(|(i, p)| (i, p.line))
         .collect();
-    let module_hooks = hooks.module_enter.is_some() || hooks.module_exit.is_some();
+    // Patches are installed when the hooks module is first imported: every module binds it.
+    let module_hooks =
+        hooks.module_enter.is_some() || hooks.module_exit.is_some() || !config.patches.is_empty();
     if selected.is_empty() && !module_hooks && probes.is_empty() {
         return Ok(outcome);
     }

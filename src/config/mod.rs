@@ -6,6 +6,7 @@
 //! else the `calls` preset.
 
 pub mod call_shape;
+pub mod patch;
 pub mod placeholder;
 pub mod presets;
 pub mod schema;
@@ -163,6 +164,8 @@ pub struct Config {
     pub hooks: Hooks,
     /// Line probes.
     pub probes: Vec<Probe>,
+    /// Hooks on callables of other modules (`[[patch]]`).
+    pub patches: Vec<patch::Patch>,
     /// Output naming.
     pub output: OutputOptions,
     /// Policy for unparseable `.py` files.
@@ -353,6 +356,7 @@ impl Config {
             let has_inline = raw.hooks.is_some()
                 || raw.select.is_some()
                 || raw.probes.is_some()
+                || raw.patch.is_some()
                 || raw.output.is_some()
                 || raw.preset.is_some();
             if has_inline {
@@ -382,6 +386,7 @@ impl Config {
         let has_settings = raw.hooks.is_some()
             || raw.select.is_some()
             || raw.probes.is_some()
+            || raw.patch.is_some()
             || raw.output.is_some()
             || raw.preset.is_some()
             || raw.on_syntax_error.is_some()
@@ -658,6 +663,8 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         });
     }
 
+    let patches = patch::validate(raw.patch.as_deref().unwrap_or_default(), &hooks, src)?;
+
     let raw_output = raw.output.clone().unwrap_or_default();
     if let Some(tag) = &raw_output.build_tag {
         validate_build_tag(tag.get_ref())
@@ -699,7 +706,7 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         OnShadowedModule::Warn,
     )?;
 
-    let normalized = normalize(
+    let mut normalized = normalize(
         &select,
         &hooks,
         &probes,
@@ -708,12 +715,18 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         on_unsupported_pyc,
         on_shadowed_module,
     );
+    // Only when there are patches: a configuration without them keeps the normalized form
+    // (and so the sha256 in the provenance file) it had before `[[patch]]` existed.
+    if !patches.is_empty() {
+        normalized["patch"] = patch::normalized(&patches);
+    }
     let canonical = serde_json::to_vec(&normalized).expect("JSON values serialize");
     Ok(Config {
         origin: src.origin.to_string(),
         selection,
         hooks,
         probes,
+        patches,
         output,
         on_syntax_error,
         on_unsupported_pyc,

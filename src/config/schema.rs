@@ -19,6 +19,9 @@ pub struct RawConfig {
     /// Line probes.
     #[serde(default)]
     pub probes: Option<Vec<RawProbe>>,
+    /// Hooks on callables of other modules.
+    #[serde(default)]
+    pub patch: Option<Vec<RawPatch>>,
     /// Output naming.
     #[serde(default)]
     pub output: Option<RawOutput>,
@@ -86,6 +89,20 @@ pub struct RawProbe {
     pub snippet: Spanned<String>,
 }
 
+/// One `[[patch]]` table: dotted targets and the function hooks run around their calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawPatch {
+    /// `module.attribute.path` or `module:attribute.path`.
+    pub targets: Spanned<Vec<Spanned<String>>>,
+    /// Before the call; its value is `{enter_value}`.
+    pub function_enter: Option<Spanned<String>>,
+    /// After the call returned.
+    pub function_exit: Option<Spanned<String>>,
+    /// When the call raised.
+    pub function_error: Option<Spanned<String>>,
+}
+
 /// `[output]`.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -97,8 +114,9 @@ pub struct RawOutput {
 }
 
 impl RawConfig {
-    /// Whether the config gives anything to inject: a hook snippet, `imports`, `setup` or a
-    /// probe. (`on-hook-error` alone only tunes hooks given elsewhere.)
+    /// Whether the config gives anything to inject: a hook snippet, `imports`, `setup`, a
+    /// probe or a `[[patch]]` table with snippets of its own. (`on-hook-error` alone only
+    /// tunes hooks given elsewhere; a patch table without snippets takes the hooks.)
     pub fn injects_anything(&self) -> bool {
         let hooks = self.hooks.as_ref().is_some_and(|h| {
             h.imports.is_some()
@@ -110,7 +128,14 @@ impl RawConfig {
                 || h.function_error.is_some()
         });
         let probes = self.probes.as_ref().is_some_and(|p| !p.is_empty());
-        hooks || probes
+        let patches = self.patch.as_ref().is_some_and(|p| {
+            p.iter().any(|t| {
+                t.function_enter.is_some()
+                    || t.function_exit.is_some()
+                    || t.function_error.is_some()
+            })
+        });
+        hooks || probes || patches
     }
 
     /// Overlays `self` (the user's keys) on `base` (a preset): each key given in `self`
@@ -121,6 +146,7 @@ impl RawConfig {
             select: merge_select(self.select, base.select),
             hooks: merge_hooks(self.hooks, base.hooks),
             probes: self.probes.or(base.probes),
+            patch: self.patch.or(base.patch),
             output: self.output.or(base.output),
             on_syntax_error: self.on_syntax_error.or(base.on_syntax_error),
             on_unsupported_pyc: self.on_unsupported_pyc.or(base.on_unsupported_pyc),

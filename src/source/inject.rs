@@ -93,8 +93,11 @@ pub fn instrument_text(
         statements: statements.len(),
         ..SourceOutcome::default()
     };
-    let module_hooks =
-        injector.hooks.module_enter.is_some() || injector.hooks.module_exit.is_some();
+    // Patches are installed when the hooks module is first imported: every module binds it
+    // then, whichever of them the program imports first.
+    let module_hooks = injector.hooks.module_enter.is_some()
+        || injector.hooks.module_exit.is_some()
+        || !config.patches.is_empty();
     if injector.functions.is_empty() && injector.probes_placed == 0 && !module_hooks {
         return Ok(TextOutcome {
             text: None,
