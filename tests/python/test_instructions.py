@@ -15,7 +15,10 @@ so the reference drops each frame's events up to that call; on 3.8-3.11 a genera
 traced to its first suspension only, so the reference drops a generator frame's events
 after it. Functions that are not selected write nothing. A second run selects a generator
 and a recursive function, also called from a second thread: every thread and every level of
-the recursion is traced, and the generator to its end on 3.12+.
+the recursion is traced, and the generator to its end on 3.12+. On 3.12+ a sys.monitoring
+tool id already in use makes the preset take another (one warning, the same trace), and
+no free id means one warning and no trace; an unwritable trace file is one warning and the
+program runs unchanged.
 """
 
 from __future__ import annotations
@@ -173,16 +176,20 @@ def read_trace(path: Path) -> list[list]:
     return list(threads.values())
 
 
-def traced_run(venv: harness.Venv, tmp_path: Path, workload: str, name: str) -> tuple:
-    """Runs ``workload`` with the preset writing to ``name-{pid}.txt``: (result, trace)."""
+def traced_run(
+    venv: harness.Venv, tmp_path: Path, workload: str, name: str, prelude: str = "", stderr=""
+) -> tuple:
+    """Runs ``prelude`` and ``workload`` with the preset writing to ``name-{pid}.txt`` and
+    ``stderr`` expected: (result, trace, or None when no file was written)."""
     env = {
         "EQUIP_INSTRUCTIONS_FILE": str(tmp_path / f"{name}-{{pid}}.txt"),
         "EQUIP_INSTRUCTIONS_VALUES": "1",
     }
-    proc = venv.run("-c", DRIVER, workload, cwd=tmp_path, env=env)
-    assert proc.stderr == ""
-    [trace_file] = tmp_path.glob(f"{name}-*.txt")
-    return json.loads(proc.stdout), read_trace(trace_file)
+    proc = venv.run("-c", prelude + DRIVER, workload, cwd=tmp_path, env=env)
+    assert proc.stderr == stderr
+    files = list(tmp_path.glob(f"{name}-*.txt"))
+    assert len(files) <= 1
+    return json.loads(proc.stdout), read_trace(files[0]) if files else None
 
 
 def reference_run(
@@ -266,3 +273,41 @@ def test_generators_recursion_threads(minor, variant, plain_wheel, tmp_path):
     assert len(yields) == (1 if minor in OLD_PYTHONS else 2)
     assert all(row[0] == "itracefix.work:countdown" for row in yields)
     assert main[0][0] == "itracefix.work:countdown"
+
+
+@pytest.mark.parametrize("minor", [m for m in harness.PY_VERSIONS if m not in OLD_PYTHONS])
+def test_monitoring_tool_ids_in_use(minor, plain_wheel, tmp_path):
+    venv = installed(minor, "py", plain_wheel, ["checksum"], tmp_path)
+    _, trace = traced_run(venv, tmp_path, "work.run()", "free")
+
+    # Tool id 4 taken by another tool before the package is imported: the preset takes the
+    # next free one, says so once, and traces the same.
+    claim = "import sys; sys.monitoring.use_tool_id(4, 'another tool')\n"
+    warning = (
+        "equip-wheel instructions preset: sys.monitoring tool id 4 is in use "
+        "('another tool'); using 3\n"
+    )
+    result, taken = traced_run(venv, tmp_path, "work.run()", "taken", claim, warning)
+    assert result == RESULT and taken == trace
+
+    # Every tool id taken: one warning, nothing traced, the program runs as before.
+    claim_all = "import sys\nfor i in range(6): sys.monitoring.use_tool_id(i, 'tool %d' % i)\n"
+    warning = (
+        "equip-wheel instructions preset: every sys.monitoring tool id is in use: "
+        "nothing is traced\n"
+    )
+    result, none = traced_run(venv, tmp_path, "work.run()", "none", claim_all, warning)
+    assert result == RESULT and none is None
+
+
+@pytest.mark.parametrize("minor", ["3.8", "3.11", "3.12", "3.15"])
+def test_unwritable_file_is_reported_once(minor, plain_wheel, tmp_path):
+    venv = installed(minor, "py", plain_wheel, ["checksum"], tmp_path)
+    env = {"EQUIP_INSTRUCTIONS_FILE": str(tmp_path / "missing" / "trace-{pid}.txt")}
+    proc = venv.run("-c", DRIVER, "work.run()", cwd=tmp_path, env=env)
+    assert json.loads(proc.stdout) == RESULT
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(
+        "equip-wheel instructions preset: cannot write the trace: FileNotFoundError("
+    ), proc.stderr
+    assert not (tmp_path / "missing").exists()
