@@ -52,8 +52,9 @@ def variants():
         out["sys.monitoring"] = (rv.monitored, loop)
     for name, f in rv.otel_variants().items():
         out[name] = (f, loop)
-    assert equip_bench_instr.traced(3, 2) == 1  # sets up the tracing of the selected function
+    assert equip_bench_instr.traced(1, 2) == 3  # sets up the tracing of the selected function
     out["instructions, unselected"] = (equip_bench_instr.work, loop)
+    out["instructions, selected"] = (equip_bench_instr.traced, loop)
     return out
 
 
