@@ -14,8 +14,9 @@ the reference exactly: the preset's trace of a call starts after the call of the
 so the reference drops each frame's events up to that call; on 3.8-3.11 a generator is
 traced to its first suspension only, so the reference drops a generator frame's events
 after it. Functions that are not selected write nothing. A second run selects a generator
-and a recursive function, also called from a second thread: every thread and every level of
-the recursion is traced, and the generator to its end on 3.12+. On 3.12+ a sys.monitoring
+and a recursive function, also called from a second thread, and a function with
+EXTENDED_ARG prefixes: every thread and every level of the recursion is traced, and the
+generator to its end on 3.12+. On 3.12+ a sys.monitoring
 tool id already in use makes the preset take another (one warning, the same trace), and
 no free id means one warning and no trace; an unwritable trace file is one warning and the
 program runs unchanged.
@@ -35,7 +36,7 @@ OLD_PYTHONS = {"3.8", "3.9", "3.10", "3.11"}  # f_trace_opcodes, not sys.monitor
 
 #: What the fixture's run() and run_more() return (the same without instrumentation).
 RESULT = [7, 0, 22]
-RESULT_MORE = [[2, 1], 6, 2]
+RESULT_MORE = [[2, 1], 6, 0, 300, 2]
 
 
 def config(functions: list[str]) -> str:
@@ -252,12 +253,12 @@ def test_trace_equals_the_interpreters_own(minor, variant, plain_wheel, tmp_path
 @pytest.mark.parametrize("variant", ["py", "pyc"])
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 def test_generators_recursion_threads(minor, variant, plain_wheel, tmp_path):
-    functions = ["countdown", "factorial"]
+    functions = ["countdown", "factorial", "wide"]
     venv = installed(minor, variant, plain_wheel, functions, tmp_path)
     result, trace = traced_run(venv, tmp_path, "work.run_more()", "trace")
     assert result == RESULT_MORE
 
-    warm_up = "(list(work.countdown(0)), work.factorial(1))"
+    warm_up = "(list(work.countdown(0)), work.factorial(1), work.wide(False, 0))"
     data, _ = reference_run(venv, tmp_path, functions, warm_up, "work.run_more()")
     assert data["result"] == RESULT_MORE
     assert trace == data["traced"]
@@ -273,6 +274,9 @@ def test_generators_recursion_threads(minor, variant, plain_wheel, tmp_path):
     assert len(yields) == (1 if minor in OLD_PYTHONS else 2)
     assert all(row[0] == "itracefix.work:countdown" for row in yields)
     assert main[0][0] == "itracefix.work:countdown"
+    # wide's jump over its long branch takes an EXTENDED_ARG: 3.8-3.11 report it in place
+    # of the jump it prefixes, 3.12+ report both.
+    assert any(row[0] == "itracefix.work:wide" and row[2] == "EXTENDED_ARG" for row in main)
 
 
 @pytest.mark.parametrize("minor", [m for m in harness.PY_VERSIONS if m not in OLD_PYTHONS])
