@@ -14,9 +14,9 @@ the reference exactly: the preset's trace of a call starts after the call of the
 so the reference drops each frame's events up to that call; on 3.8-3.11 a generator is
 traced to its first suspension only, so the reference drops a generator frame's events
 after it. Functions that are not selected write nothing. A second run selects a generator
-and a recursive function, also called from a second thread, and a function with
+a coroutine and a recursive function, also called from a second thread, and a function with
 EXTENDED_ARG prefixes: every thread and every level of the recursion is traced, and the
-generator to its end on 3.12+. On 3.12+ a sys.monitoring
+generator and the coroutine to their end on 3.12+. On 3.12+ a sys.monitoring
 tool id already in use makes the preset take another (one warning, the same trace), and
 no free id means one warning and no trace; an unwritable trace file is one warning and the
 program runs unchanged.
@@ -36,7 +36,7 @@ OLD_PYTHONS = {"3.8", "3.9", "3.10", "3.11"}  # f_trace_opcodes, not sys.monitor
 
 #: What the fixture's run() and run_more() return (the same without instrumentation).
 RESULT = [7, 0, 22]
-RESULT_MORE = [[2, 1], 6, 0, 300, 2]
+RESULT_MORE = [[2, 1], 6, 0, 300, 5, 2]
 
 
 def config(functions: list[str]) -> str:
@@ -58,12 +58,13 @@ print(json.dumps(eval(sys.argv[1])))
 #: ``__equip_hooks__`` in a .pyc). On 3.8-3.11 a generator frame's events end at its first
 #: suspension.
 REFERENCE = """
-import dis, inspect, json, sys, threading
+import asyncio, dis, inspect, json, sys, threading
 import itracefix.work as work
 
 names, warm_up, workload = json.loads(sys.argv[1])
 codes = {getattr(work, name).__code__: "itracefix.work:" + name for name in names}
 stop_at_suspension = sys.version_info < (3, 12)
+RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
 def describe(code):
@@ -86,7 +87,7 @@ def local(frame, event, arg):
         threads.setdefault(threading.get_ident(), []).append(
             (frame.f_code, frame.f_lasti, frame.f_lineno)
         )
-    elif event == "return" and stop_at_suspension and frame.f_code.co_flags & inspect.CO_GENERATOR:
+    elif event == "return" and stop_at_suspension and frame.f_code.co_flags & RESUMABLE:
         suspended.add(frame)
     return local
 
@@ -253,26 +254,36 @@ def test_trace_equals_the_interpreters_own(minor, variant, plain_wheel, tmp_path
 @pytest.mark.parametrize("variant", ["py", "pyc"])
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 def test_generators_recursion_threads(minor, variant, plain_wheel, tmp_path):
-    functions = ["countdown", "factorial", "wide"]
+    functions = ["countdown", "pause", "factorial", "wide"]
     venv = installed(minor, variant, plain_wheel, functions, tmp_path)
     result, trace = traced_run(venv, tmp_path, "work.run_more()", "trace")
     assert result == RESULT_MORE
 
-    warm_up = "(list(work.countdown(0)), work.factorial(1), work.wide(False, 0))"
+    warm_up = ", ".join(
+        [
+            "list(work.countdown(0))",
+            "work.factorial(1)",
+            "work.wide(False, 0)",
+            "asyncio.run(work.pause(0))",
+        ]
+    )
     data, _ = reference_run(venv, tmp_path, functions, warm_up, "work.run_more()")
     assert data["result"] == RESULT_MORE
     assert trace == data["traced"]
 
-    # Two threads: the main one ran countdown(2) and factorial(3) (three levels), the
-    # second factorial(2) (two levels). countdown yields twice; 3.8-3.11 trace it only to
-    # the first yield.
+    # Two threads: the main one ran countdown(2), factorial(3) (three levels), wide and
+    # pause, the second factorial(2) (two levels). countdown yields twice; 3.8-3.11 trace it
+    # only to the first yield.
     main, second = trace
     assert {row[0] for row in second} == {"itracefix.work:factorial"}
     returns = [row[0] for row in main + second if row[2].startswith("RETURN")]
     assert returns.count("itracefix.work:factorial") == 5
-    yields = [row for row in main if row[2] == "YIELD_VALUE"]
+    yields = [row for row in main if row[0] == "itracefix.work:countdown"]
+    yields = [row for row in yields if row[2] == "YIELD_VALUE"]
     assert len(yields) == (1 if minor in OLD_PYTHONS else 2)
-    assert all(row[0] == "itracefix.work:countdown" for row in yields)
+    # pause awaits once: 3.8-3.11 trace it to that suspension, 3.12+ to its return.
+    pause = [row[2] for row in main if row[0] == "itracefix.work:pause"]
+    assert pause and (pause[-1] in ("YIELD_VALUE", "YIELD_FROM")) == (minor in OLD_PYTHONS)
     assert main[0][0] == "itracefix.work:countdown"
     # wide's jump over its long branch takes an EXTENDED_ARG: 3.8-3.11 report it in place
     # of the jump it prefixes, 3.12+ report both.
