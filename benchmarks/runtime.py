@@ -8,6 +8,10 @@ decorator, wrapt, sys.setprofile and (3.12+) sys.monitoring PY_START/PY_RETURN. 
 columns give the cost of the ``otel`` preset: with ``opentelemetry`` not importable (every
 CPython), and with the SDK recording every span into a no-op exporter (3.10+, which the pinned
 release supports), next to the same span written by hand with ``start_as_current_span``.
+The ``instructions`` columns time ``work`` in a module instrumented with the ``instructions``
+preset selecting only its other function ``traced`` (called once first, so that its
+tracing is set up): an unselected function must cost what the plain one does; and
+``traced`` itself, the same code traced instruction by instruction.
 """
 
 from __future__ import annotations
@@ -42,6 +46,16 @@ def work(a, b):
     return a + b
 '''
 
+#: The module of the ``instructions`` variant: ``traced`` is selected, ``work`` is not.
+SOURCE_INSTRUCTIONS = (
+    SOURCE
+    + """
+
+def traced(a, b):
+    return b + a
+"""
+)
+
 COLUMNS = [
     "plain",
     "hand-written",
@@ -54,6 +68,8 @@ COLUMNS = [
     "otel, no opentelemetry",
     "otel, SDK + no-op exporter",
     "start_as_current_span, same SDK",
+    "instructions, unselected",
+    "instructions, selected",
 ]
 
 
@@ -65,14 +81,16 @@ def build_site() -> os.PathLike:
     (root / "in").mkdir(parents=True)
     site = root / "site"
     wheels = {}
-    for variant in ["plain", "warn", "raise", "otel", "otelsdk"]:
+    for variant in ["plain", "warn", "raise", "otel", "otelsdk", "instr"]:
         dist = f"equip_bench_{variant}"
-        wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": SOURCE})
+        source = SOURCE_INSTRUCTIONS if variant == "instr" else SOURCE
+        wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": source})
     for variant, config in [
         ("warn", ["--config", CONFIGS / "noop.toml"]),
         ("raise", ["--config", CONFIGS / "noop-raise.toml"]),
         ("otel", ["--preset", "otel"]),
         ("otelsdk", ["--preset", "otel"]),
+        ("instr", ["--config", CONFIGS / "instructions.toml"]),
     ]:
         run([equip_wheel_exe(), "instrument", wheels[variant], *config, "-o", root / "out", "-q"])
         wheels[variant] = root / "out" / wheels[variant].name
@@ -103,7 +121,11 @@ def interpreter(minor: str) -> str | None:
 
 def measure(quick: bool) -> dict[str, dict[str, float]]:
     site = build_site()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(BENCH)])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(BENCH)]),
+        "EQUIP_INSTRUCTIONS_FILE": str(WORK / "runtime" / "instructions-{pid}.txt"),
+    }
     args = ["--rounds", "3", "--sample-ms", "20"] if quick else []
     results = {}
     for minor in PY_VERSIONS:
@@ -112,6 +134,8 @@ def measure(quick: bool) -> dict[str, dict[str, float]]:
             print(f"  CPython {minor}: skipped: {harness.pythons.lookup(minor)[1]}", flush=True)
             continue
         out = run([python, BENCH / "runtime_loop.py", *args], env=env).stdout
+        for trace in (WORK / "runtime").glob("instructions-*.txt"):
+            trace.unlink()  # tens of MB per interpreter
         results[minor] = json.loads(out)["ns_per_call"]
         print(f"  CPython {minor}: done", flush=True)
     return results
@@ -133,6 +157,22 @@ def main(verdicts: Verdicts, quick: bool = False) -> None:
             ["CPython"] + COLUMNS[1:],
             [
                 [minor] + [fmt(r[c] - r["plain"]) if c in r else "-" for c in COLUMNS[1:]]
+                for minor, r in results.items()
+            ],
+        )
+    )
+    print("\nThe instructions preset, an unselected function (its module traces another):")
+    print(
+        table(
+            ["CPython", "plain", "instructions, unselected", "ratio", "instructions, selected"],
+            [
+                [
+                    minor,
+                    fmt(r["plain"]),
+                    fmt(r["instructions, unselected"]),
+                    f"{r['instructions, unselected'] / r['plain']:.2f}x",
+                    fmt(r["instructions, selected"]),
+                ]
                 for minor, r in results.items()
             ],
         )

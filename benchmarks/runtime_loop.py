@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+import equip_bench_instr
 import equip_bench_plain
 import equip_bench_raise
 import equip_bench_warn
@@ -51,6 +52,9 @@ def variants():
         out["sys.monitoring"] = (rv.monitored, loop)
     for name, f in rv.otel_variants().items():
         out[name] = (f, loop)
+    assert equip_bench_instr.traced(1, 2) == 3  # sets up the tracing of the selected function
+    out["instructions, unselected"] = (equip_bench_instr.work, loop)
+    out["instructions, selected"] = (equip_bench_instr.traced, loop)
     return out
 
 

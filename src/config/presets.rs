@@ -26,6 +26,11 @@ const PRESETS: &[(&str, &str, &str)] = &[
         "one OpenTelemetry span per call from the global tracer when opentelemetry-api is installed; a no-op otherwise",
         include_str!("presets/otel.toml"),
     ),
+    (
+        "instructions",
+        "one line per bytecode instruction executed in the selected functions; $EQUIP_INSTRUCTIONS_FILE or equip-instructions-<pid>.txt",
+        include_str!("presets/instructions.toml"),
+    ),
 ];
 
 /// The TOML text of preset `name`.
