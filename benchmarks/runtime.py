@@ -70,6 +70,8 @@ COLUMNS = [
     "start_as_current_span, same SDK",
     "instructions, unselected",
     "instructions, selected",
+    "equip-wheel patch, raise",
+    "equip-wheel patch, warn",
 ]
 
 
@@ -81,7 +83,11 @@ def build_site() -> os.PathLike:
     (root / "in").mkdir(parents=True)
     site = root / "site"
     wheels = {}
-    for variant in ["plain", "warn", "raise", "otel", "otelsdk", "instr"]:
+    # The `[[patch]]` rows: a package whose hooks module patches `work` of another module,
+    # installed plain (`ptarget_*`), one per failure policy.
+    variants = ["plain", "warn", "raise", "otel", "otelsdk", "instr"]
+    variants += ["patchwarn", "patchraise", "ptarget_warn", "ptarget_raise"]
+    for variant in variants:
         dist = f"equip_bench_{variant}"
         source = SOURCE_INSTRUCTIONS if variant == "instr" else SOURCE
         wheels[variant] = harness.build_wheel(root / "in", dist, "1.0", {f"{dist}.py": source})
@@ -91,6 +97,8 @@ def build_site() -> os.PathLike:
         ("otel", ["--preset", "otel"]),
         ("otelsdk", ["--preset", "otel"]),
         ("instr", ["--config", CONFIGS / "instructions.toml"]),
+        ("patchwarn", ["--config", CONFIGS / "patch.toml"]),
+        ("patchraise", ["--config", CONFIGS / "patch-raise.toml"]),
     ]:
         run([equip_wheel_exe(), "instrument", wheels[variant], *config, "-o", root / "out", "-q"])
         wheels[variant] = root / "out" / wheels[variant].name
@@ -202,7 +210,40 @@ def main(verdicts: Verdicts, quick: bool = False) -> None:
             rows,
         )
     )
+    print("\n[[patch]] around another module's function: added ns per call against the peers")
+    added = lambda r, c: r[c] - r["plain"]  # noqa: E731
+    print(
+        table(
+            [
+                "CPython",
+                "functools.wraps",
+                "wrapt",
+                "patch, raise",
+                "patch, warn",
+                "raise / functools.wraps",
+                "warn / functools.wraps",
+            ],
+            [
+                [
+                    minor,
+                    fmt(added(r, "functools.wraps")),
+                    fmt(added(r, "wrapt")) if "wrapt" in r else "-",
+                    fmt(added(r, "equip-wheel patch, raise")),
+                    fmt(added(r, "equip-wheel patch, warn")),
+                    f"{added(r, 'equip-wheel patch, raise') / added(r, 'functools.wraps'):.2f}x",
+                    f"{added(r, 'equip-wheel patch, warn') / added(r, 'functools.wraps'):.2f}x",
+                ]
+                for minor, r in results.items()
+            ],
+        )
+    )
     for label, limit, key in [
+        (
+            "patched call, added <= 1.2x a functools.wraps wrapper's (every CPython)",
+            1.2,
+            lambda r: (r["equip-wheel patch, warn"] - r["plain"])
+            / (r["functools.wraps"] - r["plain"]),
+        ),
         (
             "per call, raise policy <= 1.1x hand-written (every CPython)",
             1.1,

@@ -11,7 +11,11 @@ import sys
 import time
 
 import equip_bench_instr
+import equip_bench_patchraise  # noqa: F401 (importing it patches equip_bench_ptarget_raise.work)
+import equip_bench_patchwarn  # noqa: F401 (importing it patches equip_bench_ptarget_warn.work)
 import equip_bench_plain
+import equip_bench_ptarget_raise
+import equip_bench_ptarget_warn
 import equip_bench_raise
 import equip_bench_warn
 import runtime_variants as rv
@@ -55,6 +59,10 @@ def variants():
     assert equip_bench_instr.traced(1, 2) == 3  # sets up the tracing of the selected function
     out["instructions, unselected"] = (equip_bench_instr.work, loop)
     out["instructions, selected"] = (equip_bench_instr.traced, loop)
+    assert hasattr(equip_bench_ptarget_warn.work, "__wrapped__")
+    assert hasattr(equip_bench_ptarget_raise.work, "__wrapped__")
+    out["equip-wheel patch, raise"] = (equip_bench_ptarget_raise.work, loop)
+    out["equip-wheel patch, warn"] = (equip_bench_ptarget_warn.work, loop)
     return out
 
 

@@ -6,8 +6,9 @@
 //! The snippets are written into the wrapper itself rather than into hook functions it would
 //! call: a patched call then costs one Python frame, as a hand-written `functools.wraps`
 //! wrapper does (docs/benchmarks.md). A wrapper:
-//! - calls the original directly when the running thread is already inside a patch hook (a
-//!   hook that opens a file does not re-enter the `builtins.open` hooks);
+//! - in guarded mode (switched on, once per process, by the first hook that re-entered patched
+//!   callables and recursed), calls the original directly when the running thread is inside
+//!   a patch hook, and marks the thread while its own hooks run;
 //! - binds the target's static placeholders (`{module}`, `{qualname}`, ...) as locals, then
 //!   `{thread_id}`, `{arguments}` and `{argN}` when a snippet uses them;
 //! - runs function-enter, then the original (awaited for a coroutine function, delegated to
@@ -171,54 +172,83 @@ fn wrapper_body(
     } else {
         format!("return {call}")
     };
+    // Guarded mode (patch_runtime.py): calls from inside hooks bypass them, and the thread is
+    // marked busy while its own hooks run. Otherwise the same without the marking.
     let mut b = format!(
-        "_equip_local = _equip_patch_local\nif _equip_local.busy:\n    {bypass}\n_equip_local.busy = True\ntry:\n"
+        "if _equip_patch_guard[0]:\n    _equip_local = _equip_patch_local\n    if _equip_local.busy:\n        {bypass}\n"
     );
-    let mut setup = prologue.to_vec();
-    setup.push("enter_value = None".into());
-    let mut inner = setup.join("\n");
-    inner.push('\n');
+    b.push_str(&indent_block(
+        &hook_regions(patch, policy, prologue, call, &label, true),
+        "    ",
+        &[],
+    ));
+    b.push_str(&hook_regions(patch, policy, prologue, call, &label, false));
+    b
+}
+
+/// Enter, the call, exit or error, and the return; with `guarded`, each hook region marks
+/// the thread busy (`_equip_local`) while it runs.
+fn hook_regions(
+    patch: &Patch,
+    policy: OnHookError,
+    prologue: &[String],
+    call: &str,
+    label: &dyn Fn(HookKind) -> String,
+    guarded: bool,
+) -> String {
+    let region = |body: &str| -> String {
+        if guarded {
+            format!(
+                "_equip_local.busy = True\ntry:\n{}finally:\n    _equip_local.busy = False\n",
+                indent_block(body, "    ", &[])
+            )
+        } else {
+            body.to_string()
+        }
+    };
+    let mut inner = prologue.join("\n");
+    inner.push_str("\nenter_value = None\n");
     if let Some(enter) = &patch.enter {
-        inner.push_str(&guarded(
+        inner.push_str(&guarded_snippet(
             enter,
             true,
             policy,
             &label(HookKind::FunctionEnter),
         ));
     }
-    b.push_str(&indent_block(&inner, "    ", &[]));
-    b.push_str("finally:\n    _equip_local.busy = False\n");
+    let mut b = region(&inner);
     match &patch.error {
         Some(error) => {
             b.push_str(&format!(
                 "try:\n    _equip_result = {call}\nexcept BaseException as exception:\n"
             ));
-            let mut handler = String::from("_equip_local.busy = True\ntry:\n");
-            handler.push_str(&indent_block(
-                &guarded(error, false, policy, &label(HookKind::FunctionError)),
-                "    ",
-                &[],
+            let mut handler = region(&guarded_snippet(
+                error,
+                false,
+                policy,
+                &label(HookKind::FunctionError),
             ));
-            handler.push_str("finally:\n    _equip_local.busy = False\nraise\n");
+            handler.push_str("raise\n");
             b.push_str(&indent_block(&handler, "    ", &[]));
         }
         None => b.push_str(&format!("_equip_result = {call}\n")),
     }
     if let Some(exit) = &patch.exit {
-        b.push_str("_equip_local.busy = True\ntry:\n    return_value = _equip_result\n");
-        b.push_str(&indent_block(
-            &guarded(exit, false, policy, &label(HookKind::FunctionExit)),
-            "    ",
-            &[],
+        let mut body = String::from("return_value = _equip_result\n");
+        body.push_str(&guarded_snippet(
+            exit,
+            false,
+            policy,
+            &label(HookKind::FunctionExit),
         ));
-        b.push_str("finally:\n    _equip_local.busy = False\n");
+        b.push_str(&region(&body));
     }
     b.push_str("return _equip_result\n");
     b
 }
 
 /// A snippet under the failure policy: as is for `raise`, else in `try`/`except Exception`.
-fn guarded(snippet: &Snippet, enter: bool, policy: OnHookError, label: &str) -> String {
+fn guarded_snippet(snippet: &Snippet, enter: bool, policy: OnHookError, label: &str) -> String {
     let (body, strings) = snippet_with_value(snippet, enter, "enter_value = (");
     match policy {
         OnHookError::Raise => indent_block(&body, "", &strings),
@@ -229,7 +259,9 @@ fn guarded(snippet: &Snippet, enter: bool, policy: OnHookError, label: &str) -> 
                 OnHookError::Warn => s.push_str(&format!(
                     "except Exception as _equip_exc:\n    _equip_patch_failed({label}, _equip_target, _equip_exc)\n"
                 )),
-                _ => s.push_str("except Exception:\n    pass\n"),
+                _ => s.push_str(
+                    "except Exception as _equip_exc:\n    _equip_patch_ignored(_equip_exc)\n",
+                ),
             }
             s
         }

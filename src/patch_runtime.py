@@ -8,13 +8,19 @@ from _thread import get_ident as _equip_get_ident  # noqa: F401 (the generated w
 
 
 class _EquipPatchLocal(_equip_threading.local):
-    # busy: this thread is running a patch hook (a hook's own calls are not reported);
+    # busy: this thread is running a patch hook, in guarded mode (see _equip_patch_guard);
     # finding: the patch finder is looking for a spec (it does not look for itself).
     busy = False
     finding = False
 
 
 _equip_patch_local = _EquipPatchLocal()
+# Guarded mode, off until a patch hook re-enters patched callables (its hook calls one, which
+# recursed until RecursionError): from then on every wrapper marks its thread busy while its
+# hooks run, and calls made from inside hooks go straight to the original. Off, a wrapper pays
+# one test; marking would cost every patched call more than the wrapper itself (a list cell,
+# so that switching it does not invalidate the global caches of the wrappers' lookups).
+_equip_patch_guard = [False]
 _equip_patch_lock = _equip_threading.RLock()
 # Targets whose module is not imported yet: module name -> list of pending entries.
 _equip_patch_pending = {}
@@ -77,12 +83,42 @@ def _equip_patch_warn(key, message, stacklevel=2):
     # One warning per target and problem; never an exception into the host program.
     if key in _equip_patch_warned:
         return
-    _equip_patch_warned.add(key)
     _equip_warnings.warn("equip-wheel: " + message, RuntimeWarning, stacklevel=stacklevel + 1)
+    # Only once it is out: too deep in a recursion, warn() itself fails, and a caller nearer
+    # the top reports it.
+    _equip_patch_warned.add(key)
+
+
+def _equip_patch_reentered(exc):
+    # A hook's RecursionError: its hooks re-entered patched callables. Guarded mode from now
+    # on (set first: the warning may itself fail this deep).
+    if not _equip_patch_guard[0] and isinstance(exc, RecursionError):
+        _equip_patch_guard[0] = True
+        return True
+    return False
+
+
+def _equip_patch_ignored(exc):
+    # on-hook-error = "ignore" for a patch hook.
+    _equip_patch_reentered(exc)
 
 
 def _equip_patch_failed(hook, target, exc):
     # on-hook-error = "warn" for a patch hook: one warning per target and hook.
+    if _equip_patch_reentered(exc) or (_equip_patch_guard[0] and isinstance(exc, RecursionError)):
+        # Not warn(): too deep in the recursion it fails after marking its location in the
+        # warning registry, which would hide every later attempt. A caller nearer the top
+        # reports it when this one cannot.
+        if ("guard",) not in _equip_patch_warned:
+            _equip_warnings.warn_explicit(
+                "equip-wheel: the %s hook around %s called patched callables and recursed; "
+                "from now on, calls made by patch hooks are not hooked" % (hook, target.text),
+                RuntimeWarning,
+                "<equip-wheel patch>",
+                0,
+            )
+            _equip_patch_warned.add(("guard",))
+        return
     _equip_patch_warn(
         (hook, target.text),
         "the %s hook around %s raised %s: %s (further failures there are not reported)"

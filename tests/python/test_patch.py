@@ -9,7 +9,8 @@ patched when it is), runs the same workload on the main thread and on a second t
 prints what the hooks saw. On every supported CPython the events must be exactly the calls
 made, with their bound arguments, return values, exceptions and thread ids; the wrappers
 must keep names, ``__wrapped__``, ``inspect.signature``, method binding and the kind of
-callable; a hook's own calls must not be reported (no recursion); each missing target is one
+callable; a hook that calls a patched callable recurses once, is reported once and switches
+the wrappers to guarded mode (its own calls no longer hooked); each missing target is one
 warning. The six real wheels' machinery runs ``packaging``'s upstream suite under ``calls``
 with patch targets it calls all the time, and the suite's outcomes must be unchanged.
 """
@@ -126,7 +127,7 @@ def record(*event):
     with _lock:
         events.append(_plain(list(event)))
         index = len(events) - 1
-    # A hook calling a patched callable: never reported, never recursing.
+    # A hook calling a patched callable (recursing once, then guarded).
     import patchdep
     patchdep.scale(0)
     return index
@@ -155,6 +156,12 @@ DRIVER = """
 import inspect, json, os, subprocess, sys, threading
 {imports}
 hooks = sys.modules["_equip_hooks_patchapp"]
+# The hook calls patchdep.scale itself: the first patched call recurses until RecursionError,
+# which switches the wrappers to guarded mode (then the hooks' own calls are not hooked).
+assert not hooks._equip_patch_guard[0]
+assert patchdep.scale(1) == 2
+assert hooks._equip_patch_guard[0]
+del hooks.events[:]
 results = {{}}
 
 def run(name):
@@ -288,10 +295,15 @@ def test_patched_calls_are_seen(sites: dict[str, Path], minor: str, order: str):
     out = json.loads(proc.stdout)
 
     # Each missing target is one warning (dotted form: under the package, a submodule may
-    # come later, so only the module attribute that cannot exist is reported).
+    # come later, so only the module attribute that cannot exist is reported); the recursion
+    # of the hook is one more.
     warnings = [line for line in proc.stderr.splitlines() if "equip-wheel:" in line]
-    assert len(warnings) == 1, proc.stderr
+    assert len(warnings) == 2, proc.stderr
     assert "patch target os.no_such_function does not exist" in warnings[0]
+    assert (
+        "the patch[0].function-enter hook around patchdep.scale called patched callables and "
+        "recursed; from now on, calls made by patch hooks are not hooked"
+    ) in warnings[1]
 
     events = out["events"]
     for name in ("worker", "main"):
@@ -316,7 +328,7 @@ def test_patched_calls_are_seen(sites: dict[str, Path], minor: str, order: str):
                 assert events[enter_index][0] == "enter" and events[enter_index][-1] == tid
                 seen.append([kind, value])
         assert seen == expected_events(tid, version), json.dumps(seen, indent=1)
-        # No event of the hook's own patchdep.scale(0) calls: the guard held.
+        # No event of the hook's own patchdep.scale(0) calls: guarded mode held.
         assert not any(e[0] == "enter" and e[5] == 0 for e in mine)
 
     checks = out["checks"]
