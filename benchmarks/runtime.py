@@ -241,8 +241,9 @@ def main(verdicts: Verdicts, quick: bool = False) -> None:
         (
             "patched call, added <= 1.2x a functools.wraps wrapper's (every CPython)",
             1.2,
-            lambda r: (r["equip-wheel patch, warn"] - r["plain"])
-            / (r["functools.wraps"] - r["plain"]),
+            lambda r: (
+                (r["equip-wheel patch, warn"] - r["plain"]) / (r["functools.wraps"] - r["plain"])
+            ),
         ),
         (
             "per call, raise policy <= 1.1x hand-written (every CPython)",
