@@ -390,6 +390,21 @@ def test_patch_errors_are_config_errors(tmp_path: Path):
         assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
+def test_readme_example_is_a_valid_config(tmp_path: Path):
+    readme = (harness.REPO / "README.md").read_text()
+    section = readme.split("### Hooks on other modules' callables: `[[patch]]`", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "equip.toml").write_text(example)
+    wheel = harness.build_wheel(tmp_path, "patchapp", "1.0", APP)
+    harness.run_equip(
+        "instrument", wheel, "--config", tmp_path / "equip.toml", "-o", tmp_path / "out"
+    )
+    hooks = zipfile.ZipFile(tmp_path / "out" / wheel.name).read("_equip_hooks_patchapp.py")
+    assert (
+        b"_equip_patch_install(((None, 'os.system'), (None, 'subprocess.Popen.__init__')" in hooks
+    )
+
+
 #: packaging's suite calls these all the time (and pytest with it).
 UPSTREAM_TARGETS = ["re.compile", "os.path.join", "builtins.open", "subprocess.Popen.__init__"]
 
