@@ -17,7 +17,7 @@ use crate::hooks_module::{self, ModuleFunctions};
 use crate::module::ModuleTarget;
 use crate::report::{ModuleReport, Report, RequiresPythonChange, Skipped};
 use crate::source::{self, SourceError};
-use crate::wheel::filename::WheelName;
+use crate::wheel::filename::{DistInfoName, WheelName};
 use crate::wheel::layout::{install_path, is_script, module_name};
 use crate::wheel::limits::ReadLimits;
 use crate::wheel::metadata::{self, PythonVersion, RequiresPython};
@@ -183,12 +183,12 @@ struct Naming {
 
 impl Naming {
     fn new(input: &InputWheel, config: &Config) -> Self {
-        let stem = input.dist_info.trim_end_matches(".dist-info");
-        let (dist, version) = stem.rsplit_once('-').expect("validated dist-info name");
+        let input_names = DistInfoName::parse(&input.dist_info).expect("validated dist-info name");
         let output_version = match &config.output.local_version {
-            Some(label) => metadata::with_local_label(version, label),
-            None => version.to_string(),
+            Some(label) => metadata::with_local_label(&input_names.version, label),
+            None => input_names.version.clone(),
         };
+        let output_names = input_names.with_version(output_version.clone());
         let mut file_name = input.name.clone();
         file_name.version = match &config.output.local_version {
             Some(label) => metadata::with_local_label(&file_name.version, label),
@@ -198,14 +198,8 @@ impl Naming {
             file_name.build_tag = Some(tag.clone());
         }
         Naming {
-            dist_info: (
-                input.dist_info.clone(),
-                format!("{dist}-{output_version}.dist-info"),
-            ),
-            data_dir: (
-                format!("{dist}-{version}.data"),
-                format!("{dist}-{output_version}.data"),
-            ),
+            dist_info: (input.dist_info.clone(), output_names.dist_info_dir()),
+            data_dir: (input_names.data_dir(), output_names.data_dir()),
             output_version,
             file_name,
         }

@@ -16,6 +16,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::placeholder::{HookKind, Placeholder};
+pub use crate::syntax::line_col;
 use crate::syntax::{Edit, apply_edits};
 
 /// A snippet ready to become the body of a hook function.
@@ -83,7 +84,7 @@ pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
         ));
     }
     // The parser grows its own stack; the walks below and dropping the tree need a bound.
-    crate::source::depth::with_stack(|| compile_parsed(text, kind))
+    crate::depth::with_stack(|| compile_parsed(text, kind))
 }
 
 fn compile_parsed(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
@@ -161,15 +162,6 @@ fn compile_parsed(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
     })
 }
 
-/// 1-based (line, column) of a byte offset in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[line_start..].chars().count() + 1)
-}
-
 fn first_mention(text: &str, p: &Placeholder) -> usize {
     let name = p.param_name();
     text.find(&format!("{{{name}"))
@@ -195,7 +187,7 @@ enum ScopeKind {
 fn parse_bounded(
     text: &str,
 ) -> Result<ruff_python_parser::Parsed<ruff_python_ast::ModModule>, (TextSize, String)> {
-    let parsed = crate::source::depth::parse_module_within(text, MAX_SNIPPET_NESTING)
+    let parsed = crate::depth::parse_module_within(text, MAX_SNIPPET_NESTING)
         .map_err(|(offset, message)| (offset, format!("invalid Python: {message}")))?;
     // Brackets add no tree levels, but CPython's parsers refuse deep nesting of them.
     let mut brackets = 0usize;

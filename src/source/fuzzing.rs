@@ -3,8 +3,9 @@
 //! (`tests/source_fuzz_smoke.rs`). They take arbitrary bytes and panic only when a property
 //! is violated; input the rewriter cannot take must come back as an error, never a panic.
 
-use super::{depth, encoding, instrument};
+use super::{encoding, instrument};
 use crate::config::Config;
+use crate::depth;
 use crate::module::ModuleTarget;
 
 /// Rewrite property: `data` is taken as the bytes of `pkg/mod.py` and instrumented under

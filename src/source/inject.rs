@@ -65,7 +65,7 @@ pub fn instrument_text(
     target: ModuleTarget<'_>,
     config: &Config,
 ) -> Result<TextOutcome, SourceError> {
-    let parsed = super::depth::parse_module(text)?;
+    let parsed = super::parse_module(text)?;
     let suite = parsed.suite();
     let facts = LineFacts::new(text, parsed.tokens(), suite);
     let mut layout = Layout::new(text, facts);

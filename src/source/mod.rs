@@ -2,7 +2,6 @@
 //! text without moving original statements, encode back.
 
 pub mod brackets;
-pub mod depth;
 pub mod encoding;
 pub mod flow;
 pub mod fuzzing;
@@ -57,18 +56,45 @@ pub enum SourceError {
 ///
 /// Returns the new bytes (in the file's own encoding, BOM and line endings) or `None` when
 /// nothing in the module is selected. Errors when the file does not decode or parse, nests
-/// deeper than [`depth::MAX_NESTING`], or a probe names a line without a statement.
+/// deeper than [`crate::depth::MAX_NESTING`], or a probe names a line without a statement.
 ///
-/// Runs with the native stack [`depth::with_stack`] guarantees, on any thread.
+/// Runs with the native stack [`crate::depth::with_stack`] guarantees, on any thread.
 pub fn instrument(
     bytes: &[u8],
     target: ModuleTarget<'_>,
     config: &Config,
 ) -> Result<SourceOutcome, SourceError> {
     let decoded = encoding::decode(bytes)?;
-    let outcome = depth::with_stack(|| inject::instrument_text(&decoded.text, target, config))?;
+    let outcome =
+        crate::depth::with_stack(|| inject::instrument_text(&decoded.text, target, config))?;
     let mut summary = outcome.summary;
     summary.warnings = outcome.warnings;
     summary.new_bytes = outcome.text.map(|text| encoding::encode(&decoded, &text));
     Ok(summary)
+}
+
+/// Parses a module, refusing one nested deeper than [`crate::depth::MAX_NESTING`] (the tree
+/// is then taken apart by [`crate::depth::dismantle`]).
+///
+/// Errors: the first syntax error, or the position of the first node past the limit, as a
+/// [`SourceError::Syntax`] (line and column 1-based).
+///
+/// Brackets and f-strings nested past what CPython's tokenizer accepts are refused first by
+/// a linear scan ([`brackets::too_deep`]), before the parser builds a tree for them.
+pub fn parse_module(
+    text: &str,
+) -> Result<ruff_python_parser::Parsed<ruff_python_ast::ModModule>, SourceError> {
+    brackets::too_deep(text)
+        .map_or_else(
+            || crate::depth::parse_module_within(text, crate::depth::MAX_NESTING),
+            Err,
+        )
+        .map_err(|(offset, message)| {
+            let (line, column) = crate::syntax::line_col(text, offset.into());
+            SourceError::Syntax {
+                line,
+                column,
+                message,
+            }
+        })
 }

@@ -56,7 +56,59 @@ impl WheelName {
 
     /// The `.dist-info` directory name this wheel should contain.
     pub fn dist_info_dir(&self) -> String {
+        DistInfoName {
+            distribution: self.distribution.clone(),
+            version: self.version.clone(),
+        }
+        .dist_info_dir()
+    }
+}
+
+/// The `{distribution}-{version}` stem that names a wheel's `.dist-info` and `.data`
+/// directories (binary distribution format: "The .dist-info directory", "The .data
+/// directory"), as the wheel spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistInfoName {
+    /// The distribution name as the directory spells it (not normalized).
+    pub distribution: String,
+    /// The version.
+    pub version: String,
+}
+
+impl DistInfoName {
+    /// Splits a `.dist-info` directory name (`attrs-24.2.0.dist-info`); `None` when it has no
+    /// `.dist-info` suffix or no `-` between the name and the version.
+    pub fn parse(dir: &str) -> Option<DistInfoName> {
+        let (distribution, version) = dir.strip_suffix(".dist-info")?.rsplit_once('-')?;
+        Some(DistInfoName {
+            distribution: distribution.to_string(),
+            version: version.to_string(),
+        })
+    }
+
+    /// The `.dist-info` directory name.
+    pub fn dist_info_dir(&self) -> String {
         format!("{}-{}.dist-info", self.distribution, self.version)
+    }
+
+    /// The `.data` directory name.
+    pub fn data_dir(&self) -> String {
+        format!("{}-{}.data", self.distribution, self.version)
+    }
+
+    /// The same distribution at `version`.
+    pub fn with_version(&self, version: String) -> DistInfoName {
+        DistInfoName {
+            distribution: self.distribution.clone(),
+            version,
+        }
+    }
+
+    /// Whether it names the wheel file `name` names: the same normalized distribution name
+    /// and the same version.
+    pub fn matches(&self, name: &WheelName) -> bool {
+        normalize_dist_name(&self.distribution) == normalize_dist_name(&name.distribution)
+            && self.version == name.version
     }
 }
 
@@ -197,5 +249,20 @@ mod tests {
         assert!(validate_build_tag("1traced").is_ok());
         assert!(validate_build_tag("traced").is_err());
         assert!(validate_build_tag("1-x").is_err());
+    }
+
+    #[test]
+    fn dist_info_names() {
+        let d = DistInfoName::parse("More_Itertools-10.5.0.dist-info").unwrap();
+        assert_eq!(d.distribution, "More_Itertools");
+        assert_eq!(d.version, "10.5.0");
+        assert_eq!(d.data_dir(), "More_Itertools-10.5.0.data");
+        let out = d.with_version("10.5.0+traced".into());
+        assert_eq!(out.dist_info_dir(), "More_Itertools-10.5.0+traced.dist-info");
+        let wheel = WheelName::parse("more_itertools-10.5.0-py3-none-any.whl").unwrap();
+        assert!(d.matches(&wheel));
+        assert!(!out.matches(&wheel));
+        assert_eq!(DistInfoName::parse("pkg.dist-info"), None);
+        assert_eq!(DistInfoName::parse("pkg-1.0.data"), None);
     }
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use zip::ZipArchive;
 
-use super::filename::{WheelName, normalize_dist_name};
+use super::filename::{DistInfoName, WheelName};
 use super::limits::ReadLimits;
 use super::provenance::PROVENANCE_FILE;
 use super::record::{
@@ -565,12 +565,7 @@ fn find_dist_info(
             ));
         }
     };
-    let stem = dir.trim_end_matches(".dist-info");
-    let matches = stem.rsplit_once('-').is_some_and(|(dist, version)| {
-        normalize_dist_name(dist) == normalize_dist_name(&name.distribution)
-            && version == name.version
-    });
-    if !matches {
+    if !DistInfoName::parse(&dir).is_some_and(|d| d.matches(name)) {
         return Err(WheelError::new(
             path,
             WheelProblem::DistInfo(format!(

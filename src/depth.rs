@@ -4,7 +4,8 @@
 //! The parser itself grows its stack as it recurses, so a file of any depth parses. A tree
 //! deeper than [`MAX_NESTING`] is then refused like CPython refuses it ("too many nested
 //! parentheses", "maximum recursion depth exceeded during compilation"): a syntax-like
-//! outcome handled by `on-syntax-error`. Such a tree is taken apart by [`dismantle`], which
+//! outcome handled by `on-syntax-error` (the source instrumenter's `parse_module`; snippets
+//! have a lower limit of their own). Such a tree is taken apart by [`dismantle`], which
 //! never recurses deeper than [`MAX_NESTING`] either (dropping it as is would recurse once
 //! per level).
 //!
@@ -19,8 +20,6 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, ModModule, Pattern, Stmt};
 use ruff_python_parser::{Mode, ParseOptions, Parsed};
 use ruff_text_size::{Ranged, TextRange, TextSize};
-
-use super::SourceError;
 
 /// Deepest nesting of expressions, statements and patterns accepted in a module: each node
 /// counts one level below its parent (`x = a + b + c` is four deep: the statement, two
@@ -43,29 +42,9 @@ pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
     stacker::maybe_grow(RED_ZONE, STACK_BYTES, f)
 }
 
-/// Parses a module, refusing one nested deeper than [`MAX_NESTING`] (the tree is then
-/// taken apart by [`dismantle`]).
-///
-/// Errors: the first syntax error, or the position of the first node past the limit, as a
-/// [`SourceError::Syntax`] (line and column 1-based).
-///
-/// Brackets and f-strings nested past what CPython's tokenizer accepts are refused first by
-/// a linear scan ([`super::brackets::too_deep`]), before the parser builds a tree for them.
-pub fn parse_module(text: &str) -> Result<Parsed<ModModule>, SourceError> {
-    super::brackets::too_deep(text)
-        .map_or_else(|| parse_module_within(text, MAX_NESTING), Err)
-        .map_err(|(offset, message)| {
-            let (line, column) = crate::config::snippet::line_col(text, offset.into());
-            SourceError::Syntax {
-                line,
-                column,
-                message,
-            }
-        })
-}
-
-/// [`parse_module`] with a nesting limit of `limit` (at most [`MAX_NESTING`]); errors are
-/// the byte offset and the message ("invalid Python: ..." is left to the caller).
+/// Parses a module with a nesting limit of `limit` (at most [`MAX_NESTING`]); errors are
+/// the byte offset and the message ("invalid Python: ..." is left to the caller). The
+/// tree of a refused module is taken apart by [`dismantle`].
 pub fn parse_module_within(
     text: &str,
     limit: usize,
