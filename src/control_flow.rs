@@ -30,6 +30,10 @@ const ARGUMENTS: &str = "<command line>";
 /// How many near names an error for a missing module or qualname lists at most.
 const NEAR_NAMES: usize = 8;
 
+/// The Jaro-Winkler similarity from which a name counts as near a missing one (0.9: one
+/// typo in a short name, a few in a long one).
+const NEAR_SCORE: f64 = 0.9;
+
 /// Compiles the source on stdin as the file `sys.argv[1]` (as `import` would, with the
 /// interpreter's default optimization) and writes one JSON line naming the interpreter,
 /// then a `.pyc` image: the magic number, 12 zero bytes (flags 0: a timestamp `.pyc`), the
@@ -230,18 +234,17 @@ fn version_of(pyc: &[u8]) -> String {
     }
 }
 
-/// `; did you mean: a, b` with the names nearest `wanted` (sharing its last dotted part,
-/// else its first), or `; NOUN: a, b, ...` with the first ones when none is near; empty when
-/// there are no names.
+/// `; did you mean: a, b` with the names nearest `wanted` (by Jaro-Winkler similarity, the
+/// measure that favours a shared prefix, as dotted names have), or `; NOUN: a, b, ...` with
+/// the first ones when none is near; empty when there are no names.
 fn near(wanted: &str, names: &[&str], noun: &str) -> String {
-    let last = wanted.rsplit('.').next().unwrap_or(wanted);
-    let first = wanted.split('.').next().unwrap_or(wanted);
-    let mut close: Vec<&str> = names
+    let mut scored: Vec<(f64, &str)> = names
         .iter()
-        .copied()
-        .filter(|n| n.rsplit('.').next() == Some(last) || n.split('.').next() == Some(first))
+        .map(|n| (strsim::jaro_winkler(wanted, n), *n))
+        .filter(|(score, _)| *score >= NEAR_SCORE)
         .collect();
-    close.sort_unstable();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut close: Vec<&str> = scored.into_iter().map(|(_, n)| n).collect();
     close.dedup();
     let (label, mut list) = if close.is_empty() {
         let mut all = names.to_vec();
@@ -372,14 +375,14 @@ mod tests {
 
     #[test]
     fn near_names() {
-        let names = ["pkg", "pkg.a", "pkg.b", "other"];
+        let names = ["pkg", "pkg.version", "pkg.markers", "other"];
         assert_eq!(
-            near("pkg.c", &names, "modules"),
-            "; did you mean: pkg, pkg.a, pkg.b"
+            near("pkg.verson", &names, "modules"),
+            "; did you mean: pkg.version"
         );
         assert_eq!(
             near("zzz", &names, "modules"),
-            "; modules: other, pkg, pkg.a, pkg.b"
+            "; modules: other, pkg, pkg.markers, pkg.version"
         );
         assert_eq!(near("zzz", &[], "modules"), "");
     }

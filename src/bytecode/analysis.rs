@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::cfg::{Cfg, EdgeKind};
 use super::code::{CodeView, Scope};
-use super::disasm::Body;
+use super::disasm::{Body, END};
 use super::dominators::{Dominators, post_dominators, reverse_with_exit};
 use super::inject::walk;
 use super::tables::flags;
@@ -199,6 +199,48 @@ pub fn analyse(pyc: &Pyc) -> Result<Vec<CodeFlow>, PycError> {
         .collect()
 }
 
+/// The line in effect at each instruction's opcode, where `dis` places the instruction
+/// (after its `EXTENDED_ARG` prefixes: a 3.8/3.9 line table can start a line at a prefix
+/// and the next one at the opcode it extends). A 3.8/3.9 `co_lnotab` starts at
+/// `co_firstlineno`, so instructions before its first entry are on that line; 3.10+ tables
+/// cover every instruction, some with no line.
+fn opcode_lines(body: &Body) -> Vec<Option<i32>> {
+    let index: std::collections::HashMap<u32, usize> = body
+        .instrs
+        .iter()
+        .enumerate()
+        .map(|(i, ins)| (ins.id, i))
+        .collect();
+    let mut entries = body
+        .lines
+        .iter()
+        .map(|e| {
+            let position = if e.anchor == END {
+                usize::MAX
+            } else {
+                index.get(&e.anchor).copied().unwrap_or(usize::MAX)
+            };
+            ((position, e.byte), e.loc.line)
+        })
+        .peekable();
+    let mut current = body.byte_units().then_some(body.firstlineno);
+    body.instrs
+        .iter()
+        .enumerate()
+        .map(|(i, ins)| {
+            let opcode = (i, 2 * u32::from(ins.min_units.saturating_sub(1)));
+            while let Some(&(at, line)) = entries.peek() {
+                if at > opcode {
+                    break;
+                }
+                current = line;
+                entries.next();
+            }
+            current
+        })
+        .collect()
+}
+
 /// The analysis of one disassembled body and its graph.
 pub fn code_flow(
     body: &Body,
@@ -222,7 +264,7 @@ pub fn code_flow(
         .enumerate()
         .map(|(i, ins)| (ins.id, i))
         .collect();
-    let locations = body.locations();
+    let lines = opcode_lines(body);
     let instruction = |i: usize| {
         let ins = &body.instrs[i];
         let info = body.table.info(ins.op);
@@ -236,7 +278,7 @@ pub fn code_flow(
                 .target
                 .and_then(|t| positions.get(&t))
                 .map(|&p| starts[p]),
-            line: locations[i].line,
+            line: lines[i],
         }
     };
     let blocks: Vec<FlowBlock> = cfg
@@ -308,4 +350,107 @@ pub fn code_flow(
         no_exit: post.unreachable(),
     };
     flow
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bytecode::disasm::{Instr, LineEntry, Location};
+    use crate::bytecode::tables::OpTable;
+
+    #[test]
+    fn offsets_prefixes_lines_and_analyses() {
+        // 3.12: RESUME; EXTENDED_ARG + LOAD_CONST 300; POP_JUMP_IF_FALSE -> 4;
+        // RETURN_VALUE; LOAD_GLOBAL (inline caches); RETURN_VALUE.
+        let table = OpTable::for_minor(12).unwrap();
+        let code = [
+            ("RESUME", 0, None, 1),
+            ("LOAD_CONST", 300, None, 2),
+            ("POP_JUMP_IF_FALSE", 0, Some(4), 1),
+            ("RETURN_VALUE", 0, None, 1),
+            ("LOAD_GLOBAL", 0, None, 1),
+            ("RETURN_VALUE", 0, None, 1),
+        ];
+        let instrs: Vec<Instr> = code
+            .iter()
+            .enumerate()
+            .map(|(i, &(name, arg, target, min_units))| Instr {
+                id: i as u32,
+                op: table.op(name).unwrap(),
+                arg,
+                target,
+                min_units,
+            })
+            .collect();
+        let body = Body {
+            table,
+            firstlineno: 1,
+            instrs,
+            // Line 4 from the start; line 5 from LOAD_CONST's opcode (after its prefix).
+            lines: vec![
+                LineEntry {
+                    anchor: 0,
+                    byte: 0,
+                    loc: Location::line(4),
+                },
+                LineEntry {
+                    anchor: 1,
+                    byte: 2,
+                    loc: Location::line(5),
+                },
+            ],
+            exc: Vec::new(),
+            next_id: 6,
+        };
+        let cfg = Cfg::build(&body).unwrap();
+        let flow = code_flow(&body, &cfg, "f".into(), "f".into(), "function", 1);
+        let global_cache = 2 * body.cache(table.op("LOAD_GLOBAL").unwrap());
+        let jump_cache = 2 * body.cache(table.op("POP_JUMP_IF_FALSE").unwrap());
+        let ins: Vec<(u32, u8, &str, Option<i32>)> = flow
+            .blocks
+            .iter()
+            .flat_map(|b| &b.instructions)
+            .map(|i| (i.offset, i.extended_args, i.opname, i.line))
+            .collect();
+        let after_jump = 8 + jump_cache;
+        assert_eq!(
+            ins,
+            [
+                (0, 0, "RESUME", Some(4)),
+                (4, 1, "LOAD_CONST", Some(5)),
+                (6, 0, "POP_JUMP_IF_FALSE", Some(5)),
+                (after_jump, 0, "RETURN_VALUE", Some(5)),
+                (after_jump + 2, 0, "LOAD_GLOBAL", Some(5)),
+                (after_jump + 4 + global_cache, 0, "RETURN_VALUE", Some(5)),
+            ]
+        );
+        let arg = |i: usize| flow.blocks[0].instructions[i].arg;
+        assert_eq!(arg(1), Some(300));
+        assert_eq!(flow.blocks[0].instructions[2].target, Some(after_jump + 2));
+        // Blocks: [RESUME..jump], [RETURN_VALUE], [LOAD_GLOBAL, RETURN_VALUE].
+        let spans: Vec<(u32, u32)> = flow.blocks.iter().map(|b| (b.start, b.end)).collect();
+        assert_eq!(
+            spans,
+            [
+                (0, after_jump),
+                (after_jump, after_jump + 2),
+                (after_jump + 2, after_jump + 6 + global_cache)
+            ]
+        );
+        let edges: Vec<(usize, usize, FlowEdgeKind)> =
+            flow.edges.iter().map(|e| (e.from, e.to, e.kind)).collect();
+        assert_eq!(
+            edges,
+            [(0, 1, FlowEdgeKind::Normal), (0, 2, FlowEdgeKind::Jump)]
+        );
+        assert_eq!(flow.dominators.idom, [None, Some(0), Some(0)]);
+        assert_eq!(flow.post_dominators.exit, 3);
+        assert_eq!(flow.post_dominators.ipdom, [Some(3), Some(3), Some(3)]);
+        assert_eq!(
+            flow.post_dominators.tree,
+            [vec![], vec![], vec![], vec![0, 1, 2]]
+        );
+        assert_eq!(flow.traversal.reverse_postorder, [0, 2, 1]);
+        assert!(flow.unreachable.is_empty() && flow.post_dominators.no_exit.is_empty());
+    }
 }
