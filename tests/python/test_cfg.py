@@ -35,6 +35,29 @@ NAMES = [name for name, _ in harness.REAL_WHEELS]
 #: first, each object once) with `dis`'s instructions.
 _DIS = r"""
 import dis, json, marshal, sys
+JUMPS = set(dis.hasjrel) | set(getattr(dis, "hasjabs", []))
+
+def exception_table(code):
+    # (start, end, handler) byte offsets of each 3.11+ entry, decoded from the table's
+    # definition: varints of 6-bit big-endian chunks, bit 6 continuing, units of 2 bytes.
+    data = getattr(code, "co_exceptiontable", b"")
+    pos = [0]
+    def varint():
+        b = data[pos[0]]
+        pos[0] += 1
+        value = b & 63
+        while b & 64:
+            b = data[pos[0]]
+            pos[0] += 1
+            value = (value << 6) | (b & 63)
+        return value
+    out = []
+    while pos[0] < len(data):
+        start, length, target = varint() * 2, varint() * 2, varint() * 2
+        varint()
+        out.append([start, start + length, target])
+    return out
+
 members = json.load(sys.stdin)
 out = {}
 for member, path in members.items():
@@ -58,12 +81,14 @@ for member, path in members.items():
                 line = next((n for a, b, n in lines if a <= i.offset < b), None)
             elif i.starts_line is not None:  # 3.8, 3.9: the line in effect
                 line = i.starts_line
-            instructions.append([i.offset, i.opname, i.arg, line])
+            target = i.argval if i.opcode in JUMPS else None
+            instructions.append([i.offset, i.opname, i.arg, line, target])
         codes.append({
             "qualname": getattr(code, "co_qualname", None),
             "name": code.co_name,
             "firstlineno": code.co_firstlineno,
             "size": len(code.co_code),
+            "exception_table": exception_table(code),
             "instructions": instructions,
         })
         nested = [c for c in code.co_consts if isinstance(c, type(root))]
@@ -200,6 +225,32 @@ def _children(idom: list[int | None], size: int) -> list[list[int]]:
     return tree
 
 
+def check_edges_against_the_code(code: dict, expected: dict, where: str) -> None:
+    """Jump edges go where the jump instructions (as `dis` decodes them) land; exception
+    edges (3.11+) are exactly those of the exception table as CPython encodes it."""
+    blocks = code["blocks"]
+    block_at = {}
+    for b in blocks:
+        for ins in b["instructions"]:
+            block_at[ins["offset"] - 2 * ins["extended_args"]] = b["index"]
+    edges = {(e["from"], e["to"], e["kind"]) for e in code["edges"]}
+    for b in blocks:
+        last = b["instructions"][-1]
+        if last["target"] is None or last["opname"] == "END_ASYNC_FOR":
+            continue
+        kind = "exception" if last["opname"].startswith("SETUP_") else "jump"
+        assert (b["index"], block_at[last["target"]], kind) in edges, f"{where}: {last}"
+    table = expected["exception_table"]
+    if not table:
+        return
+    from_table = set()
+    for start, end, handler in table:
+        for b in blocks:
+            if any(start <= i["offset"] < end for i in b["instructions"]):
+                from_table.add((b["index"], block_at[handler], "exception"))
+    assert {e for e in edges if e[2] == "exception"} == from_table, where
+
+
 def check_code_object(code: dict, expected: dict, where: str) -> None:
     """Asserts one code object of the document against `dis` and the reference algorithms."""
     where = f"{where}:{code['qualname']}"
@@ -227,7 +278,7 @@ def check_code_object(code: dict, expected: dict, where: str) -> None:
     assert offsets == sorted(set(offsets)), f"{where}: an instruction in two blocks"
     # The same instructions as dis, EXTENDED_ARG prefixes folded into what they extend.
     theirs, prefixes = [], 0
-    for offset, opname, arg, line in expected["instructions"]:
+    for offset, opname, arg, line, target in expected["instructions"]:
         if opname == "EXTENDED_ARG":
             prefixes += 1
             continue
@@ -238,10 +289,12 @@ def check_code_object(code: dict, expected: dict, where: str) -> None:
                 "opname": opname,
                 "arg": arg,
                 "line": line,
+                "target": target,
             }
         )
         prefixes = 0
-    mine = [{k: i[k] for k in ("offset", "extended_args", "opname", "arg", "line")} for i in ours]
+    fields = ("offset", "extended_args", "opname", "arg", "line", "target")
+    mine = [{k: i[k] for k in fields} for i in ours]
     assert mine == theirs, where
     # Edges: valid blocks, a kind each.
     succs: list[list[int]] = [[] for _ in range(n)]
@@ -249,6 +302,7 @@ def check_code_object(code: dict, expected: dict, where: str) -> None:
         assert 0 <= e["from"] < n and 0 <= e["to"] < n, where
         assert e["kind"] in ("normal", "jump", "exception"), where
         succs[e["from"]].append(e["to"])
+    check_edges_against_the_code(code, expected, where)
     # Dominators and frontiers, recomputed from the edges.
     assert code["entry"] == 0, where
     idom, frontiers, reach = _reference_dominators(n, succs, 0)
@@ -297,7 +351,7 @@ def test_every_code_object_of_the_six_wheels(name, minor, kind, real_wheels, tmp
     if kind == "pyc":
         assert all(m.endswith(".pyc") for m in modules.values()), modules
     expected = _dis_reference(wheel, sorted(modules.values()), python, tmp_path)
-    checked = 0
+    checked = handlers = exception_edges = 0
     for module, member in sorted(modules.items()):
         doc = equip_wheel.cfg(wheel, module, python=python)
         assert doc["schema"] == "equip-cfg/1"
@@ -311,7 +365,13 @@ def test_every_code_object_of_the_six_wheels(name, minor, kind, real_wheels, tmp
         for code, exp in zip(codes, want):
             check_code_object(code, exp, f"{wheel.name}:{member}")
             checked += 1
+            handlers += bool(exp["exception_table"])
+            exception_edges += sum(e["kind"] == "exception" for e in code["edges"])
     assert checked > 0
+    # Every one of the six has try/except or with: exception edges were compared.
+    assert exception_edges > 0
+    if minor not in ("3.8", "3.9", "3.10"):
+        assert handlers > 0
 
 
 def _cli_json(*args) -> dict:
