@@ -25,7 +25,7 @@ use crate::wheel::reader::{InputWheel, MemberInfo};
 pub const SCHEMA: &str = "equip-cfg/1";
 
 /// Where argument errors come from, in messages.
-const ARGUMENTS: &str = "<command line>";
+const ARGUMENTS: &str = "<arguments>";
 
 /// How many near names an error for a missing module or qualname lists at most.
 const NEAR_NAMES: usize = 8;
