@@ -27,6 +27,16 @@ fi
 export PATH="$PWD/$VENV/bin:$PATH"
 
 scripts/install_pythons.sh
+# Graphviz: tests/python/test_cfg.py renders `equip-wheel cfg --format dot` with `dot`.
+if ! command -v dot >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        { apt-get update -qq >/dev/null && apt-get install -y -qq graphviz >/dev/null; } >&2 \
+            || echo "warning: installing Graphviz with apt-get failed" >&2
+    else
+        echo "warning: Graphviz (dot) is missing and cannot be installed here: install it," \
+            "or set EQUIP_SKIP_GRAPHVIZ=1 to skip the test that needs it" >&2
+    fi
+fi
 python3 scripts/pythons.py --all | sed 's/^/interpreter /'
 
 if ! cargo nextest --version >/dev/null 2>&1; then

@@ -14,6 +14,7 @@ pub mod calls;
 pub mod caveats;
 pub mod cli;
 pub mod config;
+pub mod control_flow;
 pub mod depth;
 pub mod error;
 pub mod escape;

@@ -35,6 +35,9 @@ use crate::wheel::verify::verify_wheel as verify;
 #[pyfunction]
 #[pyo3(signature = (argv, exit_after=false))]
 fn main(py: Python<'_>, argv: Vec<String>, exit_after: bool) -> PyResult<i32> {
+    if let Some(exe) = host_python(py)? {
+        cli::set_host_python(exe);
+    }
     let outcome = run_polling(py, move |cancel| cli::run_with_cancel(argv, cancel))?;
     if exit_after {
         let signal = py.import("signal")?;
@@ -227,6 +230,38 @@ fn verify_wheel(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     }
 }
 
+/// `sys.executable`, unless empty (an embedded interpreter that does not know its program).
+fn host_python(py: Python<'_>) -> PyResult<Option<PathBuf>> {
+    let exe: Option<String> = py.import("sys")?.getattr("executable")?.extract()?;
+    Ok(exe.filter(|e| !e.is_empty()).map(PathBuf::from))
+}
+
+/// The control-flow analysis of `target` (`MODULE` or `MODULE:QUALNAME`) in the wheel at
+/// `path`, as the `equip-cfg/1` JSON text of `equip-wheel cfg --format json`. A `.py`
+/// member is compiled by `python`, by default this interpreter (`sys.executable`). Raises
+/// `ConfigError` for a target the wheel does not have or an interpreter that cannot run,
+/// `WheelError`/`FileError` for the wheel, `InstrumentError` for a member that does not
+/// compile or whose bytecode is not of CPython 3.8–3.15.
+#[pyfunction]
+#[pyo3(name = "cfg", signature = (path, target, python=None))]
+fn control_flow(
+    py: Python<'_>,
+    path: PathBuf,
+    target: &str,
+    python: Option<PathBuf>,
+) -> PyResult<String> {
+    let target =
+        crate::control_flow::Target::parse(target).map_err(|e| to_py_err(py, Error::Config(e)))?;
+    let python = crate::control_flow::choose_python(python, host_python(py)?);
+    let result = run_interruptible(py, move |_| {
+        crate::control_flow::analyse(&path, &target, &python)
+    })?;
+    match result {
+        Ok(doc) => Ok(serde_json::to_string(&doc).expect("the document serializes")),
+        Err(e) => Err(to_py_err(py, e)),
+    }
+}
+
 /// The version with a local label added, exactly as the instrumented wheel spells it:
 /// `1.0` + `traced` -> `1.0+traced`; `1.0+cpu` + `traced` -> `1.0+cpu.traced`.
 #[pyfunction]
@@ -355,6 +390,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_config, m)?)?;
     m.add_function(wrap_pyfunction!(instrument_wheel, m)?)?;
     m.add_function(wrap_pyfunction!(verify_wheel, m)?)?;
+    m.add_function(wrap_pyfunction!(control_flow, m)?)?;
     m.add_function(wrap_pyfunction!(with_local_label, m)?)?;
     m.add_function(wrap_pyfunction!(set_metadata_version, m)?)?;
     m.add_function(wrap_pyfunction!(read_backend_table, m)?)?;

@@ -6,7 +6,8 @@ Three ways in, one engine:
 - the PEP 517 build backend wrapper :mod:`equip_wheel.build` (``build-backend =
   "equip_wheel.build"``; see docs/build-backend.md);
 - this typed API: :func:`instrument_wheel`, :func:`verify_wheel`, :func:`load_config`
-  (see docs/python-api.md).
+  (see docs/python-api.md), and :func:`cfg`, the control-flow analysis of a module's code
+  objects (see docs/cfg.md).
 
 Every error derives from :class:`EquipWheelError`.
 """
@@ -20,6 +21,7 @@ from equip_wheel._api import (
     Skipped,
     Totals,
     VerifyResult,
+    cfg,
     instrument_wheel,
     load_config,
     verify_wheel,
@@ -48,6 +50,7 @@ __all__ = [
     "VerifyResult",
     "WheelError",
     "__version__",
+    "cfg",
     "instrument_wheel",
     "load_config",
     "verify_wheel",

@@ -1,4 +1,5 @@
-"""The typed Python API: :func:`instrument_wheel`, :func:`verify_wheel`, :func:`load_config`.
+"""The typed Python API: :func:`instrument_wheel`, :func:`verify_wheel`, :func:`load_config`,
+:func:`cfg`.
 
 The work is done by the Rust engine (``equip_wheel._native``) on a worker thread, without the
 GIL: other Python threads keep running, and Ctrl-C (``KeyboardInterrupt``) stops the work
@@ -25,6 +26,7 @@ __all__ = [
     "Skipped",
     "Totals",
     "VerifyResult",
+    "cfg",
     "instrument_wheel",
     "load_config",
     "verify_wheel",
@@ -390,3 +392,37 @@ def verify_wheel(path: StrPath) -> VerifyResult:
     """
     d = json.loads(_native.verify_wheel(os.fspath(path)))
     return VerifyResult(wheel=Path(d["wheel"]), members=d["members"], problems=list(d["problems"]))
+
+
+def cfg(wheel: StrPath, target: str, python: Optional[StrPath] = None) -> Dict[str, Any]:
+    """The control-flow analysis of one module of a wheel, or of its code objects with one
+    qualname: the ``equip-cfg/1`` document that ``equip-wheel cfg --format json`` prints
+    (every field is listed in docs/cfg.md).
+
+    ``target`` is ``"MODULE"`` (every code object of the module: its body, classes,
+    functions, nested functions, lambdas, comprehensions) or ``"MODULE:QUALNAME"``
+    (``"pkg.mod:Class.method"``, ``"pkg.mod:outer.<locals>.inner"``). A ``.pyc`` member is
+    read as it is; a ``.py`` member is compiled by ``python`` (default: this interpreter,
+    ``sys.executable``), named with its version in the result's ``"python"``.
+
+    Shape: ``{"schema": "equip-cfg/1", "wheel": str, "module": str, "member": str,
+    "source": "py" | "pyc", "python": {"version": str, "executable": str | None},
+    "code_objects": [{"qualname", "name", "kind", "firstlineno", "blocks": [{"index",
+    "start", "end", "instructions": [{"offset", "extended_args", "opname", "arg", "target",
+    "line"}]}], "edges": [{"from", "to", "kind"}], "entry", "unreachable", "traversal":
+    {"preorder", "postorder", "reverse_postorder"}, "dominators": {"idom", "tree",
+    "frontiers"}, "post_dominators": {"exit", "ipdom", "tree", "frontiers", "no_exit"}}]}``;
+    blocks are numbered by their index in ``blocks``.
+
+    Raises:
+        ConfigError: the wheel has no such module or qualname (the message lists near
+            names), or the interpreter cannot be run.
+        WheelError: the wheel is invalid.
+        FileError: the wheel cannot be read.
+        InstrumentError: the member does not compile, or was compiled for a Python whose
+            bytecode is not read (3.8 to 3.15 are).
+        KeyboardInterrupt: Ctrl-C.
+    """
+    exe = None if python is None else os.fspath(python)
+    result: Dict[str, Any] = json.loads(_native.cfg(os.fspath(wheel), target, exe))
+    return result

@@ -67,6 +67,17 @@ def verify_wheel(path: Union[str, os.PathLike[str]]) -> str:
     """Verify one wheel without holding the GIL; return ``{"wheel", "members", "problems"}``
     as JSON text."""
 
+def cfg(
+    path: Union[str, os.PathLike[str]],
+    target: str,
+    python: Union[str, os.PathLike[str], None] = None,
+) -> str:
+    """The ``equip-cfg/1`` document (JSON text) of ``target`` (``MODULE`` or
+    ``MODULE:QUALNAME``) in the wheel at ``path``; a ``.py`` member is compiled by ``python``
+    (default ``sys.executable``). Raises ``ConfigError`` (no such module or qualname, no
+    interpreter), ``WheelError``, ``FileError`` or ``InstrumentError`` (does not compile,
+    unsupported bytecode)."""
+
 def with_local_label(version: str, label: str) -> str:
     """``"1.0", "traced"`` -> ``"1.0+traced"``; ``"1.0+cpu", "traced"`` -> ``"1.0+cpu.traced"``."""
 

@@ -48,13 +48,18 @@ struct CleanupShapes {
     none: Option<u32>,
 }
 
-/// What a code object is, and its names.
+/// What a code object is, and its names (shared with the control-flow analysis).
 #[derive(Debug, Clone)]
-struct CodeInfo {
-    node: NodeId,
-    scope: Scope,
-    name: String,
-    qualname: String,
+pub(crate) struct CodeInfo {
+    /// The code node.
+    pub(crate) node: NodeId,
+    /// Its kind of scope.
+    pub(crate) scope: Scope,
+    /// `co_name`.
+    pub(crate) name: String,
+    /// `co_qualname`, reconstructed on 3.8–3.10; empty for the module body.
+    pub(crate) qualname: String,
+    /// The name of the class whose body defines it.
     class_name: Option<String>,
 }
 
@@ -64,7 +69,7 @@ type Parent = (Scope, String, String);
 /// The code objects of a module in walk order (module first, then `co_consts` depth first,
 /// each object once however many `co_consts` share it), with qualnames reconstructed on
 /// 3.8–3.10 (`C.m`, `f.<locals>.g`) and read from `co_qualname` on 3.11+.
-fn walk(m: &Marshal) -> Vec<CodeInfo> {
+pub(crate) fn walk(m: &Marshal) -> Vec<CodeInfo> {
     let mut out = Vec::new();
     let root = m.resolve(m.root);
     let mut stack: Vec<(NodeId, Option<Parent>)> = vec![(root, None)];

@@ -8,10 +8,12 @@
 //!
 //! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
+pub mod analysis;
 pub mod asm;
 pub mod cfg;
 pub mod code;
 pub mod disasm;
+pub mod dominators;
 pub mod exctable;
 #[doc(hidden)]
 pub mod fuzzing;

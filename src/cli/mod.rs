@@ -8,6 +8,7 @@
 //! Messages go to stderr, machine output to stdout ([`output`]).
 
 mod calls;
+mod cfg;
 mod instrument;
 mod output;
 mod show;
@@ -22,6 +23,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::presets;
 use crate::error::EXIT_USAGE;
+pub use cfg::set_host_python;
 use output::Verbosity;
 
 /// Exit code after Ctrl-C (SIGINT): 128 + 2.
@@ -42,6 +44,7 @@ Examples:
   equip-wheel instrument dist/pkg-1.0-py3-none-any.whl --preset trace --dry-run
   equip-wheel show wheelhouse/pkg-1.0-py3-none-any.whl
   equip-wheel verify wheelhouse/*.whl
+  equip-wheel cfg dist/pkg-1.0-py3-none-any.whl pkg.mod:Class.method --format dot | dot -Tsvg > cfg.svg
   equip-wheel presets --show calls
   equip-wheel calls merge --uncalled equip-calls-*.json
   equip-wheel completions bash > ~/.local/share/bash-completion/completions/equip-wheel
@@ -95,6 +98,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the control-flow graph of a module's code objects: basic blocks (instructions
+    /// with byte offsets, arguments and lines), edges (normal, jump, exception), immediate
+    /// dominators and the dominator tree, post-dominators (towards a virtual exit joining
+    /// every block without successors), dominance frontiers, and depth-first pre-, post- and
+    /// reverse post-order. A .pyc member is read as it is; a .py member is compiled by a
+    /// Python interpreter (see --python), which the output names. Exits 2 for a module or
+    /// qualname the wheel does not have (near names are listed), 1 for a broken wheel or a
+    /// member that does not compile or was compiled for a Python other than 3.8-3.15.
+    #[command(after_help = CFG_AFTER_HELP)]
+    Cfg(CfgArgs),
     /// List the embedded configuration presets, or print one.
     Presets {
         /// Print the TOML of this preset (a starting point for your own equip.toml).
@@ -126,6 +139,37 @@ enum CallsCommand {
         #[arg(long, value_enum, default_value = "table")]
         format: calls::CallsFormat,
     },
+}
+
+const CFG_AFTER_HELP: &str = "\
+Examples:
+  equip-wheel cfg six-1.16.0-py2.py3-none-any.whl six
+      every code object of the module six: module body, classes, functions, nested
+      functions, lambdas, comprehensions
+  equip-wheel cfg click-8.1.7-py3-none-any.whl click.core:Context.invoke --format json
+  equip-wheel cfg attrs-24.2.0-py3-none-any.whl attr._make:_ClassBuilder.__init__ \\
+      --format dot | dot -Tsvg > cfg.svg
+  equip-wheel cfg pkg.whl 'pkg.mod:outer.<locals>.inner' --python python3.13
+
+The JSON document (schema equip-cfg/1) is described in docs/cfg.md.";
+
+#[derive(Debug, Args)]
+struct CfgArgs {
+    /// The wheel.
+    #[arg(value_name = "WHEEL")]
+    wheel: PathBuf,
+    /// A dotted module name (a package is its __init__), optionally with the qualname of one
+    /// code object: `pkg.mod`, `pkg.mod:Class.method`, `pkg.mod:outer.<locals>.inner`,
+    /// `pkg.mod:<module>`. Every code object with that qualname is printed.
+    #[arg(value_name = "MODULE[:QUALNAME]")]
+    target: String,
+    /// How to print: a text listing, the equip-cfg/1 JSON document, or Graphviz digraphs.
+    #[arg(long, value_enum, default_value = "text")]
+    format: cfg::CfgFormat,
+    /// The Python interpreter that compiles a .py member (default: the interpreter running
+    /// the `equip-wheel` console script, else `python3` on PATH). Not used for .pyc members.
+    #[arg(long, value_name = "PATH")]
+    python: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +270,7 @@ pub fn run_with_cancel(argv: Vec<String>, cancel: Arc<AtomicBool>) -> i32 {
         Command::Instrument(args) => instrument::run(args, verbosity, cancel),
         Command::Verify { wheels, json } => verify::run(&unique_inputs(wheels), json),
         Command::Show { wheels, json } => show::run(&unique_inputs(wheels), json),
+        Command::Cfg(args) => cfg::run(&args.wheel, &args.target, args.format, args.python),
         Command::Presets { show } => list_presets(show.as_deref()),
         Command::Calls(CallsCommand::Merge {
             files,

@@ -23,6 +23,7 @@ from equip_wheel import (
     VerifyResult,
     WheelError,
     _native,
+    cfg,
     instrument_wheel,
     load_config,
     verify_wheel,
@@ -124,6 +125,14 @@ def check(path: str) -> bool:
     members: int = result.members
     print(problems, members, result.wheel, result.to_dict())
     return result.ok
+
+
+def control_flow(path: Path) -> int:
+    doc: Dict[str, Any] = cfg(path, "pkg.mod:Class.method")
+    other: Dict[str, Any] = cfg("x.whl", "pkg", python=Path("/usr/bin/python3"))
+    text: str = _native.cfg("x.whl", "pkg", "/usr/bin/python3")
+    print(other, text)
+    return len(doc["code_objects"])
 
 
 def native() -> None:
