@@ -70,6 +70,7 @@ import zipfile
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from equip_wheel import _native
+from equip_wheel._api import Report
 from equip_wheel.errors import EquipWheelError
 
 #: The ``config_settings`` key that switches instrumentation on or off for one build.
@@ -631,23 +632,22 @@ def _build_wheel(
             report = _native.instrument_wheel(built, config, out_dir)
         except EquipWheelError as e:
             _fail(str(e))
-        data = json.loads(report)
-        output = data["output"]
+        data = Report._from_dict(json.loads(report))
+        output = data.output
+        assert output is not None, "not a dry run: the wheel is written"
         if metadata_directory is not None:
-            _check_against_metadata(output, metadata_directory)
-        final = os.path.join(wheel_directory, data["output_name"])
+            _check_against_metadata(str(output), metadata_directory)
+        final = os.path.join(wheel_directory, data.output_name)
         os.replace(output, final)
-        totals = data["totals"]
         _say(
-            f"instrumented {data['output_name']}: {totals['functions']} functions in "
-            f"{totals['modules']} modules (config {config.origin})"
+            f"instrumented {data.output_name}: {data.totals.functions} functions in "
+            f"{data.totals.modules} modules (config {config.origin})"
         )
-        for line in data["warnings"]:
+        for line in data.warnings:
             _say(f"warning: {line}")
-        for line in data["notices"]:
+        for line in data.notices:
             _say(f"notice: {line}")
-        result: str = data["output_name"]
-        return result
+        return data.output_name
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
