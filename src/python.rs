@@ -20,6 +20,7 @@ use crate::cli;
 use crate::config::{self, Config};
 use crate::error::{ConfigError, Error};
 use crate::instrument::{InstrumentOptions, instrument_wheel as instrument};
+use crate::wheel::filename::{self, WheelName};
 use crate::wheel::metadata;
 use crate::wheel::verify::verify_wheel as verify;
 
@@ -322,6 +323,30 @@ fn read_backend_table<'py>(
     Ok(Some(dict))
 }
 
+/// The PEP 503 normalized form of a distribution name: ASCII-lowercased, each run of `-`,
+/// `_` and `.` replaced by one `-` (`Zope...Interface` -> `zope-interface`).
+#[pyfunction]
+fn normalize_dist_name(name: &str) -> String {
+    filename::normalize_dist_name(name)
+}
+
+/// The trimmed value of the first header `key` (case-insensitive) in the header block of a
+/// METADATA or PKG-INFO `text` (up to its first empty line; continuation lines of folded
+/// headers skipped); `None` when absent.
+#[pyfunction]
+fn metadata_header(text: &str, key: &str) -> Option<String> {
+    metadata::header_value(text, key).map(str::to_string)
+}
+
+/// The parts of a wheel file name (without directory), `(distribution, version, build tag
+/// or None, tags)` with tags as `python-abi-platform`; `None` when it is not
+/// `NAME-VERSION(-BUILD)?-PY-ABI-PLATFORM.whl`.
+#[pyfunction]
+fn parse_wheel_name(file_name: &str) -> Option<(String, String, Option<String>, String)> {
+    let name = WheelName::parse(file_name).ok()?;
+    Some((name.distribution, name.version, name.build_tag, name.tags))
+}
+
 /// Converts an [`Error`] into the matching `equip_wheel.errors` exception.
 fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
     match build_py_err(py, &error) {
@@ -394,6 +419,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(with_local_label, m)?)?;
     m.add_function(wrap_pyfunction!(set_metadata_version, m)?)?;
     m.add_function(wrap_pyfunction!(read_backend_table, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_dist_name, m)?)?;
+    m.add_function(wrap_pyfunction!(metadata_header, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_wheel_name, m)?)?;
     m.add_class::<NativeConfig>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -89,3 +89,14 @@ def read_backend_table(text: str, origin: str) -> Optional[dict[str, object]]:
     otherwise: ``{"build-backend": str | None, "backend-path": list[str], "enabled": bool |
     None, "config": str | None}``; None without the table. Raises ``ConfigError`` for TOML
     syntax or wrongly typed keys."""
+
+def normalize_dist_name(name: str) -> str:
+    """PEP 503 normalized distribution name: ``"Zope...Interface"`` -> ``"zope-interface"``."""
+
+def metadata_header(text: str, key: str) -> Optional[str]:
+    """The trimmed value of the first header ``key`` (case-insensitive) in the header block
+    of METADATA or PKG-INFO ``text``; None when absent."""
+
+def parse_wheel_name(file_name: str) -> Optional[tuple[str, str, Optional[str], str]]:
+    """``(distribution, version, build tag or None, "python-abi-platform")`` of a wheel file
+    name; None when it is not ``NAME-VERSION(-BUILD)?-PY-ABI-PLATFORM.whl``."""

@@ -70,6 +70,7 @@ import zipfile
 from typing import Any, Callable, Dict, List, Mapping, NoReturn, Optional, Tuple, Union
 
 from equip_wheel import _native
+from equip_wheel._api import Report
 from equip_wheel.errors import EquipWheelError
 
 #: The ``config_settings`` key that switches instrumentation on or off for one build.
@@ -351,29 +352,6 @@ def _check_config(config_settings: ConfigSettings) -> Optional[_native.NativeCon
 # --- metadata ------------------------------------------------------------------------------
 
 
-def _read_headers(text: str) -> Dict[str, str]:
-    """The first value of each header of a METADATA text (keys lowercased)."""
-    headers: Dict[str, str] = {}
-    for line in text.splitlines():
-        if not line.strip():
-            break
-        if line[:1].isspace() or ":" not in line:
-            continue
-        key, _, value = line.partition(":")
-        headers.setdefault(key.strip().lower(), value.strip())
-    return headers
-
-
-def _canonical(name: str) -> str:
-    out = []
-    for ch in name.lower():
-        out.append("-" if ch in "-_." else ch)
-    canon = "".join(out)
-    while "--" in canon:
-        canon = canon.replace("--", "-")
-    return canon
-
-
 def _relabel_metadata(metadata_directory: str, dist_info: str, label: str) -> str:
     """Give the prepared ``dist_info`` (in ``metadata_directory``) the local version label:
     rename the directory and set ``Version:`` in METADATA exactly as the instrumented wheel
@@ -404,11 +382,17 @@ def _relabel_metadata(metadata_directory: str, dist_info: str, label: str) -> st
     return new_dir_name
 
 
+def _name_and_version(metadata: str) -> Tuple[str, str]:
+    """The normalized ``Name`` and the ``Version`` of a METADATA text (empty when absent)."""
+    name = _native.metadata_header(metadata, "Name") or ""
+    return _native.normalize_dist_name(name), _native.metadata_header(metadata, "Version") or ""
+
+
 def _check_against_metadata(wheel: str, metadata_directory: str) -> None:
     """Fail unless the wheel's name and version are those of the prepared metadata."""
     try:
         with open(os.path.join(metadata_directory, "METADATA"), encoding="utf-8") as f:
-            prepared = _read_headers(f.read())
+            prepared = f.read()
     except OSError:
         return  # Nothing to compare with (the frontend gave a directory without METADATA).
     with zipfile.ZipFile(wheel) as z:
@@ -417,9 +401,9 @@ def _check_against_metadata(wheel: str, metadata_directory: str) -> None:
         ]
         if len(metadata) != 1:
             _fail(f"{os.path.basename(wheel)}: expected exactly one .dist-info/METADATA")
-        built = _read_headers(z.read(metadata[0]).decode("utf-8", "replace"))
-    want = (_canonical(prepared.get("name", "")), prepared.get("version", ""))
-    got = (_canonical(built.get("name", "")), built.get("version", ""))
+        built = z.read(metadata[0]).decode("utf-8", "replace")
+    want = _name_and_version(prepared)
+    got = _name_and_version(built)
     if want != got:
         _fail(
             f"the built wheel {os.path.basename(wheel)} is {got[0]} {got[1]}, but the prepared "
@@ -515,7 +499,7 @@ def _relabel_sdist(directory: str, sdist_name: str, label: str) -> str:
                     content = src.extractfile(member) if member.isfile() else None
                     if rest == "PKG-INFO" and content is not None:
                         text = content.read().decode("utf-8")
-                        version = _read_headers(text).get("version", "")
+                        version = _native.metadata_header(text, "Version") or ""
                         data = _native.set_metadata_version(
                             text, _native.with_local_label(version, label)
                         ).encode("utf-8")
@@ -540,11 +524,11 @@ def _check_not_labelled_twice(wheel_name: str, label: str) -> None:
     added a second time and the wheel would not match its sdist."""
     try:
         with open(os.path.join(_get_project().root, "PKG-INFO"), encoding="utf-8") as f:
-            declared = _read_headers(f.read()).get("version", "")
+            declared = _native.metadata_header(f.read(), "Version") or ""
     except (OSError, UnicodeDecodeError):
         return  # Not built from an sdist.
-    parts = wheel_name.split("-")
-    built = parts[1] if len(parts) >= 5 else ""
+    parts = _native.parse_wheel_name(wheel_name)
+    built = parts[1] if parts is not None else ""
     if built and built == declared and declared.endswith(("+" + label, "." + label)):
         twice = _native.with_local_label(built, label)
         _fail(
@@ -631,23 +615,22 @@ def _build_wheel(
             report = _native.instrument_wheel(built, config, out_dir)
         except EquipWheelError as e:
             _fail(str(e))
-        data = json.loads(report)
-        output = data["output"]
+        data = Report._from_dict(json.loads(report))
+        output = data.output
+        assert output is not None, "not a dry run: the wheel is written"
         if metadata_directory is not None:
-            _check_against_metadata(output, metadata_directory)
-        final = os.path.join(wheel_directory, data["output_name"])
+            _check_against_metadata(str(output), metadata_directory)
+        final = os.path.join(wheel_directory, data.output_name)
         os.replace(output, final)
-        totals = data["totals"]
         _say(
-            f"instrumented {data['output_name']}: {totals['functions']} functions in "
-            f"{totals['modules']} modules (config {config.origin})"
+            f"instrumented {data.output_name}: {data.totals.functions} functions in "
+            f"{data.totals.modules} modules (config {config.origin})"
         )
-        for line in data["warnings"]:
+        for line in data.warnings:
             _say(f"warning: {line}")
-        for line in data["notices"]:
+        for line in data.notices:
             _say(f"notice: {line}")
-        result: str = data["output_name"]
-        return result
+        return data.output_name
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

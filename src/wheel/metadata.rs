@@ -4,12 +4,17 @@
 //! Edits touch only the header block (up to the first empty line) and keep every other
 //! byte, including the line endings, as it was.
 
-/// The value of the first header `key` (case-insensitive) in the header block of `text`.
+/// The value of the first header `key` (case-insensitive) in the header block of `text`,
+/// trimmed. Continuation lines of a folded header (starting with a space or tab) are not
+/// headers of their own.
 pub fn header_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     for line in text.split_inclusive('\n') {
         let line = line.trim_end_matches(['\r', '\n']);
         if line.is_empty() {
             return None;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue;
         }
         if let Some((k, v)) = line.split_once(':')
             && k.trim().eq_ignore_ascii_case(key)
@@ -385,6 +390,8 @@ mod tests {
         let text = "Metadata-Version: 2.1\nName: x\nVersion: 1.0\n\nVersion: body\n";
         assert_eq!(header_value(text, "version"), Some("1.0"));
         assert_eq!(header_value(text, "Summary"), None);
+        let folded = "Name: x\nDescription: a\n  Version: folded\nVersion: 2.0\n";
+        assert_eq!(header_value(folded, "version"), Some("2.0"));
     }
 
     #[test]

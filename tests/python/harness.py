@@ -289,30 +289,64 @@ def wheel_members(path: Path) -> dict[str, bytes]:
 
 
 def build_wheel(
-    directory: Path, distribution: str, version: str, files: dict[str, bytes | str]
+    directory: Path,
+    distribution: str,
+    version: str,
+    files: dict[str, bytes | str],
+    *,
+    metadata: dict[str, str] | None = None,
+    description: str | None = None,
+    tags: str = "py3-none-any",
 ) -> Path:
-    """Builds a minimal valid pure-Python wheel (RECORD included) from ``files``."""
-    import base64
-    import hashlib
+    """Builds a minimal valid wheel (RECORD included) from ``files`` (member -> content; a
+    ``{distribution}-{version}.dist-info/...`` member adds a file to the dist-info) and returns
+    ``directory/{distribution}-{version}-{tags}.whl``.
+
+    ``metadata``: headers added to METADATA after ``Name`` and ``Version`` (e.g.
+    ``{"Requires-Python": ">=3.9"}``); ``description``: the METADATA body after the header
+    block; ``tags``: the compressed tag set of the file name (``py2.py3-none-any``), which
+    WHEEL lists expanded, one ``Tag:`` line per tag."""
+    import itertools
 
     dist_info = f"{distribution}-{version}.dist-info"
     members = {
         name: (data.encode() if isinstance(data, str) else data) for name, data in files.items()
     }
-    members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
-    ).encode()
+    headers = f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n"
+    headers += "".join(f"{key}: {value}\n" for key, value in (metadata or {}).items())
+    body = "" if description is None else f"\n{description}"
+    members[f"{dist_info}/METADATA"] = (headers + body).encode()
+    expanded = itertools.product(*(part.split(".") for part in tags.split("-")))
+    tag_lines = "".join(f"Tag: {'-'.join(tag)}\n" for tag in expanded)
     members[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
+        "Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\n" + tag_lines
+    ).encode()
+    return write_wheel(directory / f"{distribution}-{version}-{tags}.whl", members, dist_info)
+
+
+def write_wheel(path: Path, members: dict[str, bytes], dist_info: str) -> Path:
+    """Writes ``members`` (name -> content) as the wheel ``path`` with a fresh
+    ``{dist_info}/RECORD`` (one given is replaced): the members in the given order, the
+    ``dist_info`` ones last, each a regular file of mode 0o644 dated 2020-01-01, deflated.
+    Creates the parent directory."""
+    import base64
+    import hashlib
+
+    record_name = f"{dist_info}/RECORD"
+    names = [n for n in members if n != record_name]
+    names.sort(key=lambda n: n.startswith(f"{dist_info}/"))  # stable: the order is kept
     rows = []
-    for name, data in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.append(f"{name},sha256={digest},{len(data)}\n")
-    rows.append(f"{dist_info}/RECORD,,\n")
-    members[f"{dist_info}/RECORD"] = "".join(rows).encode()
-    path = directory / f"{distribution}-{version}-py3-none-any.whl"
+    for name in names:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(members[name]).digest())
+        rows.append(f"{name},sha256={digest.rstrip(b'=').decode()},{len(members[name])}\n")
+    rows.append(f"{record_name},,\n")
+    contents = {name: members[name] for name in names}
+    contents[record_name] = "".join(rows).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in members.items():
-            z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+        for name, data in contents.items():
+            info = zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0))
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
     return path

@@ -3,8 +3,6 @@ instrumenting them with the CLI."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import zipfile
@@ -32,42 +30,19 @@ json.dump(failed, sys.stdout)
 """
 
 
-def _record_hash(data: bytes) -> str:
-    digest = hashlib.sha256(data).digest()
-    return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def write_wheel(path: Path, members: dict[str, bytes], dist_info: str) -> Path:
-    """Writes a wheel of `members` with a fresh RECORD."""
-    members = {n: d for n, d in members.items() if n != f"{dist_info}/RECORD"}
-    record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in sorted(members.items()))
-    members[f"{dist_info}/RECORD"] = (record + f"{dist_info}/RECORD,,\n").encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for name in sorted(members, key=lambda n: (n.startswith(dist_info), n)):
-            info = zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0))
-            info.external_attr = 0o100644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, members[name])
-    return path
+    """Writes a wheel of `members`, in name order, with a fresh RECORD."""
+    return harness.write_wheel(path, dict(sorted(members.items())), dist_info)
 
 
 def wheel_from_dir(src: Path, name: str, version: str, out: Path) -> Path:
     """A pure-Python wheel of the packages in `src`."""
-    dist_info = f"{name}-{version}.dist-info"
     members = {
         p.relative_to(src).as_posix(): p.read_bytes()
-        for p in sorted(src.rglob("*.py"))
+        for p in src.rglob("*.py")
         if "__pycache__" not in p.parts
     }
-    members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    ).encode()
-    members[f"{dist_info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n"
-    ).encode()
-    return write_wheel(out / f"{name}-{version}-py3-none-any.whl", members, dist_info)
+    return harness.build_wheel(out, name, version, dict(sorted(members.items())))
 
 
 def sourceless(wheel: Path, python: Path, out_dir: Path) -> Path:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import harness
 import probe
-import pyc_support
 import pytest
 
 HERE = Path(__file__).resolve().parent
@@ -58,22 +57,12 @@ def _stdlib_wheel(dest: Path) -> Path:
             check=True,
         ).stdout.strip()
     )
-    dist_info = "cpython_stdlib-3.13.dist-info"
     members = {
         "stdlib/" + p.relative_to(lib).as_posix(): p.read_bytes()
-        for p in sorted(lib.rglob("*.py"))
+        for p in lib.rglob("*.py")
         if "site-packages" not in p.relative_to(lib).parts and "__pycache__" not in p.parts
     }
-    members[f"{dist_info}/METADATA"] = (
-        b"Metadata-Version: 2.1\nName: cpython-stdlib\nVersion: 3.13\n"
-    )
-    members[f"{dist_info}/WHEEL"] = (
-        b"Wheel-Version: 1.0\nGenerator: equip-wheel tests\n"
-        b"Root-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    return pyc_support.write_wheel(
-        dest / "cpython_stdlib-3.13-py3-none-any.whl", members, dist_info
-    )
+    return harness.build_wheel(dest, "cpython_stdlib", "3.13", dict(sorted(members.items())))
 
 
 def _extract_py(wheels, dest: Path) -> Path:

@@ -11,8 +11,6 @@ cannot take effect:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
@@ -37,28 +35,10 @@ def make_wheel(
     tags: str = "py3-none-any",
 ) -> Path:
     """A minimal valid wheel with the given METADATA ``Requires-Python`` and file name tags."""
-    dist_info = f"{name}-1.0.dist-info"
-    members = {path: text.encode() for path, text in files.items()}
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
-    if requires_python is not None:
-        metadata += f"Requires-Python: {requires_python}\n"
-    members[f"{dist_info}/METADATA"] = (metadata + "\nA description.\n").encode()
-    python_tags, abi, platform = tags.split("-")
-    tag_lines = "".join(f"Tag: {p}-{abi}-{platform}\n" for p in python_tags.split("."))
-    members[f"{dist_info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: equip-wheel tests\nRoot-Is-Purelib: true\n" + tag_lines
-    ).encode()
-    rows = []
-    for path, data in members.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        rows.append(f"{path},sha256={digest},{len(data)}\n")
-    rows.append(f"{dist_info}/RECORD,,\n")
-    members[f"{dist_info}/RECORD"] = "".join(rows).encode()
-    wheel = directory / f"{name}-1.0-{tags}.whl"
-    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as z:
-        for path, data in members.items():
-            z.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
-    return wheel
+    metadata = {} if requires_python is None else {"Requires-Python": requires_python}
+    return harness.build_wheel(
+        directory, name, "1.0", files, metadata=metadata, description="A description.\n", tags=tags
+    )
 
 
 def instrument(wheel: Path, out: Path, *args: str | Path) -> tuple[dict, str]:

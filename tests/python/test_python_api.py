@@ -3,11 +3,9 @@ on a usage file, the abi3 wheel, reports and errors, the GIL released and Ctrl-C
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import doctest
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -29,29 +27,6 @@ DEMO = harness.TESTWHEELS / "demo-1.0-py3-none-any.whl"
 USAGE = Path(__file__).parent / "typing_usage" / "api_usage.py"
 
 
-def make_wheel(
-    path: Path, files: dict[str, str], name: str = "synth", version: str = "1.0"
-) -> Path:
-    """Writes a valid pure-Python wheel ``path`` holding ``files`` (member -> text)."""
-    dist_info = f"{name}-{version}.dist-info"
-    members = dict(files)
-    members[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    members[f"{dist_info}/WHEEL"] = (
-        "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    )
-    record = []
-    for member, text in members.items():
-        data = text.encode()
-        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record.append(f"{member},sha256={digest},{len(data)}")
-    record.append(f"{dist_info}/RECORD,,")
-    members[f"{dist_info}/RECORD"] = "\n".join(record) + "\n"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-        for member, text in members.items():
-            z.writestr(member, text)
-    return path
-
-
 def big_wheel(directory: Path, modules: int = 400, functions: int = 60) -> Path:
     """A wheel large enough that instrumenting it takes a while."""
     body = "".join(
@@ -60,7 +35,7 @@ def big_wheel(directory: Path, modules: int = 400, functions: int = 60) -> Path:
     )
     files = {f"synth/m{j}.py": body for j in range(modules)}
     files["synth/__init__.py"] = ""
-    return make_wheel(directory / "synth-1.0-py3-none-any.whl", files)
+    return harness.build_wheel(directory, "synth", "1.0", files)
 
 
 # --- documented examples and types --------------------------------------------------------
@@ -237,10 +212,11 @@ def test_error_classes(tmp_path: Path) -> None:
         assert issubclass(cls, equip_wheel.EquipWheelError)
     assert issubclass(equip_wheel.FileError, OSError)
 
-    broken = make_wheel(
-        tmp_path / "broken-1.0-py3-none-any.whl",
+    broken = harness.build_wheel(
+        tmp_path,
+        "broken",
+        "1.0",
         {"broken/__init__.py": "def ok():\n    pass\n", "broken/bad.py": "def (:\n"},
-        name="broken",
     )
     config = equip_wheel.load_config(text='preset = "calls"\non-syntax-error = "fail"\n')
     with pytest.raises(equip_wheel.InstrumentError) as info:
