@@ -258,7 +258,10 @@ mod tests {
         assert_eq!(d.version, "10.5.0");
         assert_eq!(d.data_dir(), "More_Itertools-10.5.0.data");
         let out = d.with_version("10.5.0+traced".into());
-        assert_eq!(out.dist_info_dir(), "More_Itertools-10.5.0+traced.dist-info");
+        assert_eq!(
+            out.dist_info_dir(),
+            "More_Itertools-10.5.0+traced.dist-info"
+        );
         let wheel = WheelName::parse("more_itertools-10.5.0-py3-none-any.whl").unwrap();
         assert!(d.matches(&wheel));
         assert!(!out.matches(&wheel));
