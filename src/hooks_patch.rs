@@ -17,8 +17,10 @@
 
 use crate::config::patch::Patch;
 use crate::config::{Config, HookKind, OnHookError, Placeholder, Snippet};
+use ruff_python_parser::{Mode, ParseOptions};
+
 use crate::hooks_module::{indent_block, snippet_with_value};
-use crate::syntax::py_str;
+use crate::syntax::{py_str, string_ranges};
 
 /// The runtime support of patch wrappers, added to hooks modules that have `[[patch]]`
 /// tables: a real Python file, so that linters check it.
@@ -144,7 +146,7 @@ fn factory(index: usize, patch: &Patch, policy: OnHookError) -> String {
             "        {def} _equip_patched(*_equip_args, **_equip_kwargs):\n"
         ));
         let body = wrapper_body(index, patch, policy, &prologue, call, shape);
-        f.push_str(&indent_block(&body, "            ", &[]));
+        f.push_str(&indent_python(&body, "            "));
     }
     f.push_str("    return _equip_patched\n");
     f
@@ -177,10 +179,9 @@ fn wrapper_body(
     let mut b = format!(
         "if _equip_patch_guard[0]:\n    _equip_local = _equip_patch_local\n    if _equip_local.busy:\n        {bypass}\n"
     );
-    b.push_str(&indent_block(
+    b.push_str(&indent_python(
         &hook_regions(patch, policy, prologue, call, &label, true),
         "    ",
-        &[],
     ));
     b.push_str(&hook_regions(patch, policy, prologue, call, &label, false));
     b
@@ -200,7 +201,7 @@ fn hook_regions(
         if guarded {
             format!(
                 "_equip_local.busy = True\ntry:\n{}finally:\n    _equip_local.busy = False\n",
-                indent_block(body, "    ", &[])
+                indent_python(body, "    ")
             )
         } else {
             body.to_string()
@@ -229,7 +230,7 @@ fn hook_regions(
                 &label(HookKind::FunctionError),
             ));
             handler.push_str("raise\n");
-            b.push_str(&indent_block(&handler, "    ", &[]));
+            b.push_str(&indent_python(&handler, "    "));
         }
         None => b.push_str(&format!("_equip_result = {call}\n")),
     }
@@ -245,6 +246,22 @@ fn hook_regions(
     }
     b.push_str("return _equip_result\n");
     b
+}
+
+/// Indents Python `text` (wrapper code around snippets) by `indent`, leaving alone the lines
+/// that start inside a string token (a snippet's multi-line string keeps its content).
+fn indent_python(text: &str, indent: &str) -> String {
+    // `return`, `await` and `yield from` outside a function are errors of the compiler, not
+    // of the parser: the fragment parses, and its string tokens are where they will be.
+    let parsed = ruff_python_parser::parse_unchecked(text, ParseOptions::from(Mode::Module));
+    let strings: Vec<(usize, usize)> = match parsed.try_into_module() {
+        Some(module) => string_ranges(module.suite())
+            .into_iter()
+            .map(|r| (r.start().into(), r.end().into()))
+            .collect(),
+        None => Vec::new(),
+    };
+    indent_block(text, indent, &strings)
 }
 
 /// A snippet under the failure policy: as is for `raise`, else in `try`/`except Exception`.
@@ -308,5 +325,15 @@ function-enter = "audit.opened({arg0})"
         ));
         assert!(text.contains("arg0 = _equip_target.arg(_equip_args, _equip_kwargs, 0)"));
         assert!(text.contains("enter_value = (audit.start((qualname), (arguments), (thread_id)))"));
+    }
+
+    #[test]
+    fn multi_line_strings_keep_their_content() {
+        let c = config(concat!(
+            "[hooks]\nsetup = \"seen = []\"\n[[patch]]\ntargets = [\"os.getcwd\"]\n",
+            "function-enter = \"\"\"\nseen.append('''a\nb''')\n\"\"\"\n",
+        ));
+        let text = render(&c);
+        assert!(text.contains("seen.append('''a\nb''')"), "{text}");
     }
 }
