@@ -25,6 +25,7 @@ _equip_patch_lock = _equip_threading.RLock()
 # Targets whose module is not imported yet: module name -> list of pending entries.
 _equip_patch_pending = {}
 _equip_patch_warned = set()
+_EQUIP_MISSING = object()  # getattr() default: the attribute does not exist
 
 
 class _EquipPatchTarget:
@@ -39,6 +40,7 @@ class _EquipPatchTarget:
         "lineno",
         "text",
         "_signature",
+        "_names",
     )
 
     def __init__(self, text, module, qualname, class_name, original):
@@ -54,6 +56,7 @@ class _EquipPatchTarget:
             self._signature = _equip_inspect.signature(original)
         except (TypeError, ValueError):
             self._signature = None  # many C functions have none
+        self._names = () if self._signature is None else tuple(self._signature.parameters)
 
     def arguments(self, args, kwargs):
         # {arguments}: parameter name -> value as the call binds them; without a signature
@@ -72,10 +75,8 @@ class _EquipPatchTarget:
         # {argN}: the Nth parameter's value, None when the call does not give it.
         if n < len(args):
             return args[n]
-        if self._signature is not None:
-            params = list(self._signature.parameters.values())
-            if n < len(params):
-                return kwargs.get(params[n].name)
+        if n < len(self._names):
+            return kwargs.get(self._names[n])
         return None
 
 
@@ -143,6 +144,7 @@ def _equip_patch_find(entry):
     # Where the target lives: (owner, attribute name, module name, attribute path), the name
     # of a module to wait for, or None once reported missing.
     text, module_name, path, _, label = entry
+    dotted = module_name is None  # may wait for a submodule
     parts = path.split(".")
     if module_name is not None:
         owner = _equip_sys.modules.get(module_name)
@@ -159,14 +161,16 @@ def _equip_patch_find(entry):
             return parts[0]
         module_name, names = ".".join(parts[:k]), parts[k:]
     for i, name in enumerate(names):
+        if i == len(names) - 1 and isinstance(owner, type):
+            return owner, name, module_name, ".".join(names)  # looked up in its MRO
+        value = getattr(owner, name, _EQUIP_MISSING)
+        if value is _EQUIP_MISSING:
+            break
         if i == len(names) - 1:
             return owner, name, module_name, ".".join(names)
-        value = getattr(owner, name, _equip_patch_pending)
-        if value is _equip_patch_pending:
-            break
         owner = value
     # Missing. Under a package, in the dotted form, it may be a submodule not imported yet.
-    if entry[1] is None and hasattr(owner, "__path__"):
+    if dotted and hasattr(owner, "__path__"):
         return ".".join([module_name] + names[: i + 1])
     _equip_patch_missing(label, text)
     return None
@@ -197,12 +201,7 @@ def _equip_patch_apply(entry):
             return None
         class_name = owner.__name__
     else:
-        raw = getattr(owner, name, _equip_patch_pending)
-        if raw is _equip_patch_pending:
-            if entry[1] is None and hasattr(owner, "__path__"):
-                return module_name + "." + qualname
-            _equip_patch_missing(label, text)
-            return None
+        raw = getattr(owner, name)  # _equip_patch_find saw it
         class_name = None
     if isinstance(raw, (staticmethod, classmethod)):
         rewrap, original = type(raw), raw.__func__
