@@ -10,6 +10,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use crate::line::LineNumber;
+
 /// Exit code for a usage or configuration error.
 pub const EXIT_USAGE: i32 = 2;
 /// Exit code for a bad wheel or a failed instrumentation.
@@ -93,8 +95,8 @@ pub struct ConfigError {
     pub file: String,
     /// The dotted TOML key, e.g. `hooks.function-enter`.
     pub key: Option<String>,
-    /// 1-based line in `file`.
-    pub line: Option<usize>,
+    /// The line in `file`.
+    pub line: Option<LineNumber>,
     /// 1-based column in `file` (characters).
     pub column: Option<usize>,
     /// What is wrong.
@@ -119,8 +121,8 @@ impl ConfigError {
         self
     }
 
-    /// Adds a 1-based line and column.
-    pub fn at(mut self, line: usize, column: usize) -> Self {
+    /// Adds a line and a 1-based column.
+    pub fn at(mut self, line: LineNumber, column: usize) -> Self {
         self.line = Some(line);
         self.column = Some(column);
         self

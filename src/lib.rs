@@ -23,6 +23,7 @@ pub mod hook_abi;
 pub mod hooks_module;
 pub mod hooks_patch;
 pub mod instrument;
+pub mod line;
 pub mod module;
 pub mod report;
 pub mod select;

@@ -370,7 +370,7 @@ fn build_py_err(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         Error::Config(c) => {
             kwargs.set_item("file", &c.file)?;
             kwargs.set_item("key", c.key.as_deref())?;
-            kwargs.set_item("line", c.line)?;
+            kwargs.set_item("line", c.line.map(crate::line::LineNumber::get))?;
             kwargs.set_item("column", c.column)?;
             kwargs.set_item("reason", crate::escape::printable(&c.message))?;
             "ConfigError"

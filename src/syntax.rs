@@ -2,15 +2,16 @@
 //! instrumenter and the hooks-module generator: where string tokens are, which lines may be
 //! re-indented, how to write a value as an ASCII Python literal, and applying text edits.
 
+use crate::line::LineNumber;
 use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange};
 
-/// 1-based (line, column) of a byte offset in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// The line and 1-based column (characters) of a byte offset in `text`.
+pub fn line_col(text: &str, offset: usize) -> (LineNumber, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
+    let line = LineNumber::from_zero_indexed(before.matches('\n').count());
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[line_start..].chars().count() + 1)
 }

@@ -29,6 +29,7 @@ use super::tables::{NB_SUBSCR, OpTable, flags};
 use super::{Pyc, PycError, PycOutcome, code_label};
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
+use crate::line::LineNumber;
 use crate::module::ModuleTarget;
 
 /// Hidden local holding the enter value.
@@ -139,7 +140,7 @@ pub fn instrument(
     } else {
         Vec::new()
     };
-    let probes: Vec<(usize, u32)> = config
+    let probes: Vec<(usize, LineNumber)> = config
         .probes
         .iter()
         .enumerate()
@@ -154,7 +155,7 @@ pub fn instrument(
     }
     // Probes: each goes into the outermost statement-bearing code object where its line
     // starts a statement.
-    let mut probe_sites: HashMap<NodeId, Vec<(usize, u32)>> = HashMap::new();
+    let mut probe_sites: HashMap<NodeId, Vec<(usize, LineNumber)>> = HashMap::new();
     if !probes.is_empty() {
         let mut starts_by_code = Vec::new();
         for info in &infos {
@@ -170,18 +171,18 @@ pub fn instrument(
         for &(index, line) in &probes {
             let found = starts_by_code
                 .iter()
-                .find(|(_, starts)| starts.iter().any(|&(_, l)| l == line as i32));
+                .find(|(_, starts)| starts.iter().any(|&(_, l)| l == line));
             match found {
                 Some((node, _)) => probe_sites.entry(*node).or_default().push((index, line)),
                 None => {
-                    let mut lines: Vec<i32> = starts_by_code
+                    let mut lines: Vec<LineNumber> = starts_by_code
                         .iter()
                         .flat_map(|(_, s)| s.iter().map(|&(_, l)| l))
                         .collect();
                     lines.sort_unstable();
                     lines.dedup();
-                    let below = lines.iter().rev().find(|&&l| l < line as i32);
-                    let above = lines.iter().find(|&&l| l > line as i32);
+                    let below = lines.iter().rev().find(|&&l| l < line);
+                    let above = lines.iter().find(|&&l| l > line);
                     let near: Vec<String> = below
                         .into_iter()
                         .chain(above)
@@ -230,8 +231,8 @@ pub fn instrument(
 }
 
 /// `(instruction id, line)` of every instruction that starts a line: its line differs from
-/// the previous instruction's. Prologue instructions are skipped.
-fn line_starts(body: &Body) -> Vec<(Id, i32)> {
+/// the previous instruction's and is a line (1 or more). Prologue instructions are skipped.
+fn line_starts(body: &Body) -> Vec<(Id, LineNumber)> {
     let locs = body.locations();
     let skip = prologue_end(body);
     let mut out = Vec::new();
@@ -239,9 +240,8 @@ fn line_starts(body: &Body) -> Vec<(Id, i32)> {
     for (i, ins) in body.instrs.iter().enumerate() {
         let line = locs[i].line;
         if i >= skip
-            && let Some(l) = line
             && line != prev
-            && l > 0
+            && let Some(l) = line.and_then(LineNumber::from_code)
         {
             out.push((ins.id, l));
         }
@@ -325,6 +325,8 @@ enum Src {
 
 /// The static values of one hook site.
 struct Site<'a> {
+    /// `{lineno}`: a code-object line as the code object holds it (a hostile `.pyc` may
+    /// give 0 or a negative line; the hook sees that value).
     lineno: i32,
     info: &'a CodeInfo,
     in_function: bool,
@@ -901,15 +903,16 @@ impl<'p, 't> Injector<'p, 't> {
     // ---- the injections ----
 
     /// Probes placed in this code object.
-    fn probes(&mut self, sites: &[(usize, u32)], config: &Config) -> Result<(), PycError> {
+    fn probes(&mut self, sites: &[(usize, LineNumber)], config: &Config) -> Result<(), PycError> {
         let starts = line_starts(&self.body);
         for &(index, line) in sites {
-            let Some(&(x, _)) = starts.iter().find(|&&(_, l)| l == line as i32) else {
+            let Some(&(x, _)) = starts.iter().find(|&&(_, l)| l == line) else {
                 continue;
             };
             let abi = HookAbi::of(config, HookKind::Probe(index)).expect("configured probe");
             let site = Site {
-                lineno: line as i32,
+                // `x` starts `line`: its code-object line is the probe's line.
+                lineno: self.line_of(x),
                 info: self.info,
                 in_function: self.info.scope == Scope::Function,
             };
@@ -921,7 +924,6 @@ impl<'p, 't> Injector<'p, 't> {
             self.emit_call(&mut block, &abi, &args, false)?;
             block.push(self.ins("POP_TOP", 0)?);
             let x_index = self.index_of(x)?;
-            let line = line as i32;
             let locs = self.locs.clone();
             // The statement's own loop back-edges (later jumps from its own lines) skip it.
             self.insert_before(x, block, &|ins, i| {
@@ -929,6 +931,7 @@ impl<'p, 't> Injector<'p, 't> {
                     && locs
                         .get(&ins.id)
                         .and_then(|l| l.line)
+                        .and_then(LineNumber::from_code)
                         .is_some_and(|l| l >= line)
             })?;
         }

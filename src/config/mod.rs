@@ -23,6 +23,7 @@ use schema::{RawConfig, RawHooks};
 pub use snippet::Snippet;
 
 use crate::error::ConfigError;
+use crate::line::LineNumber;
 use crate::select::Selection;
 use crate::wheel::filename::validate_build_tag;
 use crate::wheel::metadata::validate_local_label;
@@ -125,8 +126,8 @@ impl Hooks {
 pub struct Probe {
     /// Dotted module name.
     pub module: String,
-    /// 1-based line.
-    pub line: u32,
+    /// The line of the statement the probe runs before.
+    pub line: LineNumber,
     /// The snippet (kind `Probe(index)`).
     pub snippet: Snippet,
 }
@@ -548,7 +549,12 @@ fn compile_at(
 
 /// Maps (line, column) inside a TOML string value starting at `value_start` (its opening
 /// quote) to the file. Exact for strings without escape sequences.
-fn snippet_position(text: &str, value_start: usize, line: usize, column: usize) -> (usize, usize) {
+fn snippet_position(
+    text: &str,
+    value_start: usize,
+    line: LineNumber,
+    column: usize,
+) -> (LineNumber, usize) {
     let (l0, c0) = snippet::line_col(text, value_start);
     let rest = &text[value_start.min(text.len())..];
     let delim = if rest.starts_with("\"\"\"") || rest.starts_with("'''") {
@@ -559,11 +565,11 @@ fn snippet_position(text: &str, value_start: usize, line: usize, column: usize) 
     let after = &rest[delim.min(rest.len())..];
     let skips_newline = delim == 3 && (after.starts_with('\n') || after.starts_with("\r\n"));
     if skips_newline {
-        (l0 + line, column)
-    } else if line == 1 {
+        (l0.saturating_add(line.to_zero_indexed() + 1), column)
+    } else if line == LineNumber::FIRST {
         (l0, c0 + delim + column - 1)
     } else {
-        (l0 + line - 1, column)
+        (l0.saturating_add(line.to_zero_indexed()), column)
     }
 }
 
@@ -646,10 +652,10 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
             )
             .with_key(format!("{key}.module")));
         }
-        if p.line == 0 {
+        let Some(line) = LineNumber::new(p.line) else {
             return Err(ConfigError::new(src.origin, "line numbers start at 1")
                 .with_key(format!("{key}.line")));
-        }
+        };
         let snippet = compile_at(
             src,
             &p.snippet,
@@ -658,7 +664,7 @@ fn validate(raw: RawConfig, src: &Source, backend: BackendOptions) -> Result<Con
         )?;
         probes.push(Probe {
             module: p.module,
-            line: p.line,
+            line,
             snippet,
         });
     }
@@ -952,16 +958,16 @@ local-version = "traced"
     #[test]
     fn unknown_keys_are_located() {
         let e = load("[hooks]\nfunction-entr = \"x()\"\n").unwrap_err();
-        assert_eq!(e.line, Some(2));
+        assert_eq!(e.line.map(LineNumber::get), Some(2));
         assert!(e.message.contains("unknown field `function-entr`"), "{e}");
         let e = load("[selct]\n").unwrap_err();
-        assert_eq!(e.line, Some(1));
+        assert_eq!(e.line.map(LineNumber::get), Some(1));
     }
 
     #[test]
     fn duplicate_keys_are_named() {
         let e = load("preset = \"calls\"\npreset = \"trace\"\n").unwrap_err();
-        assert_eq!(e.line, Some(2));
+        assert_eq!(e.line.map(LineNumber::get), Some(2));
         assert!(e.message.contains("duplicate key `preset`"), "{e}");
     }
 
@@ -985,9 +991,9 @@ local-version = "traced"
     fn snippet_errors_point_into_the_file() {
         let e = load("[hooks]\nfunction-enter = \"print({qualnam})\"\n").unwrap_err();
         assert_eq!(e.key.as_deref(), Some("hooks.function-enter"));
-        assert_eq!((e.line, e.column), (Some(2), Some(25)));
+        assert_eq!((e.line.map(LineNumber::get), e.column), (Some(2), Some(25)));
         let e = load("[hooks]\nsetup = '''\nx = 1\ndef (:\n'''\n").unwrap_err();
-        assert_eq!(e.line, Some(4));
+        assert_eq!(e.line.map(LineNumber::get), Some(4));
         let e = load("[hooks]\nfunction-exit = \"f({enter_value})\"\n").unwrap_err();
         assert!(e.message.contains("needs a hooks.function-enter"), "{e}");
         let e = load("[hooks]\nimports = [\"x = 1\"]\n").unwrap_err();

@@ -16,6 +16,7 @@ use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextRange, TextSize};
 
 use super::placeholder::{HookKind, Placeholder};
+use crate::line::LineNumber;
 pub use crate::syntax::line_col;
 use crate::syntax::{Edit, apply_edits};
 
@@ -46,8 +47,8 @@ pub struct Snippet {
 /// A problem in a snippet, located in the snippet text (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnippetError {
-    /// 1-based line within the snippet.
-    pub line: usize,
+    /// The line within the snippet.
+    pub line: LineNumber,
     /// 1-based column (characters) within that line.
     pub column: usize,
     /// What is wrong.
@@ -72,7 +73,7 @@ pub fn compile(text: &str, kind: HookKind) -> Result<Snippet, SnippetError> {
     };
     if text.trim().is_empty() {
         return Err(SnippetError {
-            line: 1,
+            line: LineNumber::FIRST,
             column: 1,
             message: "the snippet is empty".into(),
         });
@@ -808,7 +809,7 @@ mod tests {
     #[test]
     fn errors_are_located() {
         let e = compile("x = 1\nprint({qualnme})", HookKind::FunctionEnter).unwrap_err();
-        assert_eq!((e.line, e.column), (2, 7));
+        assert_eq!((e.line.get(), e.column), (2, 7));
         assert!(
             e.message.contains("unknown placeholder {qualnme}"),
             "{}",

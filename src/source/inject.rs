@@ -46,6 +46,7 @@ use super::{SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
+use crate::line::LineNumber;
 use crate::module::{ModuleTarget, NotInstrumented};
 use crate::syntax::{docstring, py_opt_str, py_str};
 
@@ -157,12 +158,12 @@ struct Site<'a> {
     function: Option<&'a str>,
     qualname: Option<&'a str>,
     class_name: Option<&'a str>,
-    lineno: usize,
+    lineno: LineNumber,
     /// `{lineno}` comes from `dynamic` (a deferred exit), not from `lineno`.
     dynamic_lineno: bool,
-    /// The 1-based line of the enclosing `def` (the error hook's `{lineno}`), for hooks that
-    /// pass it besides their own ([`HookAbi::error_lineno`]).
-    def_lineno: usize,
+    /// The line of the enclosing `def` (the error hook's `{lineno}`), for hooks that pass it
+    /// besides their own ([`HookAbi::error_lineno`]).
+    def_lineno: LineNumber,
 }
 
 /// Hidden local holding the value a function returns, for an exit hook that receives it
@@ -235,6 +236,7 @@ struct Injector<'t, 'c> {
 }
 
 impl Injector<'_, '_> {
+    /// The 0-based index of the line containing byte `offset`.
     fn line_of(&self, offset: impl Into<usize>) -> usize {
         self.layout.line_of(offset.into())
     }
@@ -308,9 +310,9 @@ impl Injector<'_, '_> {
                 function: within.map(|w| w.name),
                 qualname: within.map(|w| w.qualname),
                 class_name: within.map_or(scope.class_name.as_deref(), |w| w.class_name),
-                lineno: line + 1,
+                lineno: LineNumber::from_zero_indexed(line),
                 dynamic_lineno: false,
-                def_lineno: line + 1,
+                def_lineno: LineNumber::from_zero_indexed(line),
             };
             let call = self.call(&t.abi, &site, &|p| match p {
                 Placeholder::Locals => format!("{MODULE_ALIAS}._equip_locals()"),
@@ -428,9 +430,9 @@ impl Injector<'_, '_> {
             function: Some(f.name.id.as_str()),
             qualname: Some(qualname),
             class_name: scope.class_name.as_deref(),
-            lineno: lineno + 1,
+            lineno: LineNumber::from_zero_indexed(lineno),
             dynamic_lineno: false,
-            def_lineno: def_line + 1,
+            def_lineno: LineNumber::from_zero_indexed(def_line),
         };
         let params = Params::of(&f.parameters);
         let keep_args = self
@@ -476,13 +478,13 @@ impl Injector<'_, '_> {
             self.warnings.push(format!(
                 "{}:{}: {qualname}: function-error not placed (the body shares a line with the docstring)",
                 self.target.file_name,
-                def_line + 1
+                LineNumber::from_zero_indexed(def_line)
             ));
             if deferred {
                 self.warnings.push(format!(
                     "{}:{}: {qualname}: function-exit runs before `finally`/`with` cleanup (the body shares a line with the docstring)",
                     self.target.file_name,
-                    def_line + 1
+                    LineNumber::from_zero_indexed(def_line)
                 ));
             }
             wrap = false;
@@ -515,7 +517,7 @@ impl Injector<'_, '_> {
             let last = f.body.last().expect("a function has a body");
             entry.push(Piece::assign(
                 LEAVING,
-                (self.line_of(last.start()) + 1).to_string(),
+                LineNumber::from_zero_indexed(self.line_of(last.start())).to_string(),
             ));
             if d.value {
                 entry.push(Piece::assign(KEPT, "None".into()));
@@ -755,11 +757,15 @@ impl Injector<'_, '_> {
                         self.layout.insert(value.start().into(), open);
                         self.layout.insert(
                             value.end().into(),
-                            format!("{close}, ({LEAVING} := {}))[0]", line + 1),
+                            format!(
+                                "{close}, ({LEAVING} := {}))[0]",
+                                LineNumber::from_zero_indexed(line)
+                            ),
                         );
                     }
                     value => {
-                        let mut mark = format!("{LEAVING} = {}; ", line + 1);
+                        let mut mark =
+                            format!("{LEAVING} = {}; ", LineNumber::from_zero_indexed(line));
                         match value {
                             Some(value) if deferred.value => {
                                 self.layout
@@ -816,8 +822,11 @@ impl Injector<'_, '_> {
         }
         // Deferred: record the fall-off as a `return None` from that line.
         let exit_after = |this: &Self, line: usize| match deferred {
-            Some(d) if d.value => format!("{LEAVING} = {}; {KEPT} = None", line + 1),
-            Some(_) => format!("{LEAVING} = {}", line + 1),
+            Some(d) if d.value => format!(
+                "{LEAVING} = {}; {KEPT} = None",
+                LineNumber::from_zero_indexed(line)
+            ),
+            Some(_) => format!("{LEAVING} = {}", LineNumber::from_zero_indexed(line)),
             None => this.exit_none(&abi, &site(line), later),
         };
         if let Some(points) = flow::fall_off_points(&f.body) {
@@ -1015,9 +1024,9 @@ impl Injector<'_, '_> {
             function: None,
             qualname: None,
             class_name: None,
-            lineno: line + 1,
+            lineno: LineNumber::from_zero_indexed(line),
             dynamic_lineno: false,
-            def_lineno: line + 1,
+            def_lineno: LineNumber::from_zero_indexed(line),
         }
     }
 
@@ -1346,12 +1355,13 @@ fn probe_targets(
     if wanted.is_empty() {
         return Ok(out);
     }
-    let mut by_line: Vec<(usize, usize)> = Vec::new(); // (1-based line, offset), outermost first
-    struct Collect<'l, 't>(&'l Layout<'t>, &'l mut Vec<(usize, usize)>);
+    let mut by_line: Vec<(LineNumber, usize)> = Vec::new(); // (line, offset), outermost first
+    struct Collect<'l, 't>(&'l Layout<'t>, &'l mut Vec<(LineNumber, usize)>);
     impl<'a> StatementVisitor<'a> for Collect<'_, '_> {
         fn visit_stmt(&mut self, stmt: &'a Stmt) {
             let offset = usize::from(stmt.start());
-            self.1.push((self.0.line_of(offset) + 1, offset));
+            let line = LineNumber::from_zero_indexed(self.0.line_of(offset));
+            self.1.push((line, offset));
             statement_visitor::walk_stmt(self, stmt);
         }
     }
@@ -1360,7 +1370,7 @@ fn probe_targets(
     let protected: Vec<usize> = suite[..prefix].iter().map(|s| s.start().into()).collect();
     for i in wanted {
         let probe = &config.probes[i];
-        let line = probe.line as usize;
+        let line = probe.line;
         let Some(&(_, offset)) = by_line.iter().find(|(l, _)| *l == line) else {
             let before = by_line.iter().map(|(l, _)| *l).filter(|l| *l < line).max();
             let after = by_line.iter().map(|(l, _)| *l).filter(|l| *l > line).min();

@@ -10,6 +10,7 @@ pub mod layout;
 pub mod lines;
 
 use crate::config::Config;
+use crate::line::LineNumber;
 use crate::module::{ModuleTarget, NotInstrumented};
 
 /// The outcome for one source file.
@@ -37,8 +38,8 @@ pub enum SourceError {
     /// It is not valid Python (as far as the parser is concerned).
     #[error("line {line}, column {column}: {message}")]
     Syntax {
-        /// 1-based line.
-        line: usize,
+        /// The line.
+        line: LineNumber,
         /// 1-based column.
         column: usize,
         /// The parser's message.
