@@ -243,8 +243,8 @@ pub enum WheelProblem {
     /// RECORD cannot be parsed.
     #[error("RECORD line {line}: {message}")]
     RecordSyntax {
-        /// 1-based line in RECORD.
-        line: usize,
+        /// The line in RECORD.
+        line: LineNumber,
         /// What is wrong with it.
         message: String,
     },

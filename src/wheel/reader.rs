@@ -593,7 +593,7 @@ fn check_record_coverage(
     let mut by_path = HashMap::with_capacity(rows.len());
     let mut exempt_rows = HashSet::new();
     for (i, row) in rows.into_iter().enumerate() {
-        let line = i + 1;
+        let line = crate::line::LineNumber::from_zero_indexed(i);
         let syntax = |message: String| {
             WheelError::member(
                 path,

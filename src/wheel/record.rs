@@ -7,6 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::escape;
+use crate::line::LineNumber;
 
 /// One row of RECORD, interpreted: the member's hash and size, both absent in the rows
 /// that carry neither (RECORD's own row, signature files).
@@ -274,19 +275,16 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 /// Parses RECORD into its rows as written (the fields are interpreted by the caller, which
-/// knows which rows may omit them). Errors carry the 1-based line and a message.
-pub fn parse_record(text: &[u8]) -> Result<Vec<RecordRow>, (usize, String)> {
+/// knows which rows may omit them). Errors carry the line and a message.
+pub fn parse_record(text: &[u8]) -> Result<Vec<RecordRow>, (LineNumber, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text);
     let mut out = Vec::new();
     for row in reader.records() {
-        let row = row.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line() as usize);
-            (line, e.to_string())
-        })?;
-        let line = row.position().map_or(0, |p| p.line() as usize);
+        let row = row.map_err(|e| (position_line(e.position()), e.to_string()))?;
+        let line = position_line(row.position());
         if row.len() != 3 {
             return Err((line, format!("expected 3 fields, found {}", row.len())));
         }
@@ -297,6 +295,15 @@ pub fn parse_record(text: &[u8]) -> Result<Vec<RecordRow>, (usize, String)> {
         });
     }
     Ok(out)
+}
+
+/// The line of a csv reader position (which counts from 1); line 1 when there is none, which
+/// only an I/O error lacks (RECORD is parsed from memory).
+fn position_line(position: Option<&csv::Position>) -> LineNumber {
+    position
+        .and_then(|p| u32::try_from(p.line()).ok())
+        .and_then(LineNumber::new)
+        .unwrap_or(LineNumber::FIRST)
 }
 
 /// Writes RECORD for `rows` (path, hash, size in bytes) in the given order, followed by
@@ -399,6 +406,6 @@ mod tests {
     #[test]
     fn rejects_rows_with_wrong_field_count() {
         let err = parse_record(b"a.py,sha256=x,1\nb.py,sha256=y\n").unwrap_err();
-        assert_eq!(err.0, 2);
+        assert_eq!(err.0.get(), 2);
     }
 }
