@@ -1,11 +1,12 @@
 //! One type for a 1-based source line number, as editors, tracebacks, CPython's `dis` and a
 //! code object's `co_firstlineno` count: the first line of a text is line 1.
 //!
-//! Lines that are compared or reported (probe lines, hook sites, syntax and config error
-//! positions) are [`LineNumber`]s. A code object's own lines stay the raw signed `i32` the
-//! marshal format and the line table hold, because a hostile `.pyc` may give a line that is
-//! absent, 0 or negative and every one must round-trip exactly; [`LineNumber::from_code`] is
-//! the one place such a line becomes a `LineNumber` (and `None` when it is not a line).
+//! Lines that are compared or reported (probe lines, the source rewriter's hook sites, syntax,
+//! config and RECORD error positions) are [`LineNumber`]s. A code object's own lines stay the
+//! signed `i32` the marshal format and the line table hold (`Location`, `co_firstlineno`, the
+//! `{lineno}` of a `.pyc` hook site, the `cfg` output), because a hostile `.pyc` may give a line
+//! that is absent, 0 or negative and each must round-trip and be reported exactly;
+//! [`LineNumber::from_code`] is the one place such a line becomes a `LineNumber`.
 
 use std::fmt;
 use std::num::NonZeroU32;
