@@ -9,6 +9,7 @@ must see enter, exit and error events, each exit/error with its own call's enter
 from __future__ import annotations
 
 import subprocess
+import zipfile
 from pathlib import Path
 
 import harness
@@ -173,3 +174,74 @@ def test_none_common_constant_is_what_the_injector_assumes(minor: str) -> None:
         check=True,
     ).stdout.strip()
     assert out == {"3.14": "-1", "3.15": "7"}[minor]
+
+
+PROBED = """\
+LIMIT = 3
+
+def loop(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+RESULT = loop(LIMIT)
+"""
+
+PROBES = """\
+[[probes]]
+module = "probed.mod"
+line = 4
+snippet = "print('probe', {lineno}, {qualname}, sorted({locals}))"
+
+[[probes]]
+module = "probed.mod"
+line = 6
+snippet = "print('probe', {lineno}, {qualname}, {locals}['i'])"
+"""
+
+
+@pytest.mark.parametrize("minor", harness.PY_VERSIONS)
+def test_sourceless_probes_run_before_their_lines(minor: str, tmp_path: Path) -> None:
+    """Probes in a `.pyc` go before the statement starting on their line, once per
+    execution of it, and see that line as `{lineno}`; a line where no statement starts is
+    refused naming the nearest lines that have one."""
+    python = harness.require_python(minor)
+    source = harness.build_wheel(
+        tmp_path / "src", "probed", "1.0", {"probed/__init__.py": "", "probed/mod.py": PROBED}
+    )
+    plain = pyc_support.sourceless(source, python, tmp_path / "plain")
+    assert "probed/mod.pyc" in harness.wheel_members(plain)
+    config = tmp_path / "equip.toml"
+    config.write_text(PROBES)
+    out, report = pyc_support.instrument(plain, tmp_path / "out", config)
+    modules = {m["member"]: m for m in report["modules"]}
+    assert modules["probed/mod.pyc"]["probes"] == 2
+
+    site = tmp_path / "site"
+    with zipfile.ZipFile(out) as z:
+        z.extractall(site)
+    proc = subprocess.run(
+        [str(python), "-c", "import probed.mod"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert proc.stdout.splitlines() == [
+        "probe 4 loop ['n']",
+        "probe 6 loop 0",
+        "probe 6 loop 1",
+        "probe 6 loop 2",
+    ]
+
+    config.write_text(PROBES.replace("line = 6", "line = 8"))
+    proc = harness.run_equip(
+        "instrument", plain, "--config", config, "--out-dir", tmp_path / "refused", check=False
+    )
+    assert proc.returncode == 1
+    assert (
+        "probes[1]: no statement starts on line 8 of probed.mod; nearest lines with one: 7, 9"
+        in proc.stderr
+    )
+    assert not (tmp_path / "refused").exists() or not any((tmp_path / "refused").iterdir())
