@@ -202,11 +202,11 @@ pub fn instrument(
         }
     }
     for info in &infos {
-        let is_selected = selected.iter().any(|s| s.node == info.node);
-        let sites = probe_sites.remove(&info.node).unwrap_or_default();
         if info.scope == Scope::Module {
             continue; // last: it binds the hooks module the others use
         }
+        let is_selected = selected.iter().any(|s| s.node == info.node);
+        let sites = probe_sites.remove(&info.node).unwrap_or_default();
         if !is_selected && sites.is_empty() {
             continue;
         }

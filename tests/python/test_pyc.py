@@ -198,14 +198,19 @@ snippet = "print('probe', {lineno}, {qualname}, sorted({locals}))"
 module = "probed.mod"
 line = 6
 snippet = "print('probe', {lineno}, {qualname}, {locals}['i'])"
+
+[[probes]]
+module = "probed.mod"
+line = 9
+snippet = "print('probe', {lineno}, {qualname}, {locals}['LIMIT'])"
 """
 
 
 @pytest.mark.parametrize("minor", harness.PY_VERSIONS)
 def test_sourceless_probes_run_before_their_lines(minor: str, tmp_path: Path) -> None:
-    """Probes in a `.pyc` go before the statement starting on their line, once per
-    execution of it, and see that line as `{lineno}`; a line where no statement starts is
-    refused naming the nearest lines that have one."""
+    """Probes in a `.pyc` go before the statement starting on their line (in a function or
+    the module body), once per execution of it, and see that line as `{lineno}`; a line
+    where no statement starts is refused naming the nearest lines that have one."""
     python = harness.require_python(minor)
     source = harness.build_wheel(
         tmp_path / "src", "probed", "1.0", {"probed/__init__.py": "", "probed/mod.py": PROBED}
@@ -216,7 +221,7 @@ def test_sourceless_probes_run_before_their_lines(minor: str, tmp_path: Path) ->
     config.write_text(PROBES)
     out, report = pyc_support.instrument(plain, tmp_path / "out", config)
     modules = {m["member"]: m for m in report["modules"]}
-    assert modules["probed/mod.pyc"]["probes"] == 2
+    assert modules["probed/mod.pyc"]["probes"] == 3
 
     site = tmp_path / "site"
     with zipfile.ZipFile(out) as z:
@@ -229,11 +234,13 @@ def test_sourceless_probes_run_before_their_lines(minor: str, tmp_path: Path) ->
         check=True,
     )
     assert proc.stdout.splitlines() == [
+        "probe 9 None 3",
         "probe 4 loop ['n']",
         "probe 6 loop 0",
         "probe 6 loop 1",
         "probe 6 loop 2",
     ]
+    assert proc.stderr == ""
 
     config.write_text(PROBES.replace("line = 6", "line = 8"))
     proc = harness.run_equip(
