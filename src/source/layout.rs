@@ -18,6 +18,9 @@
 //!
 //! [`Rendered::output_line`] tells where any original offset ended up, so callers can count
 //! the statements that still moved.
+//!
+//! Every `line` here is a 0-based index into the file's lines; the 1-based line a hook or a
+//! message reports is a [`crate::line::LineNumber`].
 
 use super::encoding::is_header_line;
 use super::lines::LineFacts;
