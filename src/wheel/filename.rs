@@ -126,6 +126,9 @@ impl fmt::Display for WheelName {
 /// {version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileNameError {
+    /// The path has no file name, or one that is not UTF-8 (payload: the path, escaped).
+    #[error("{0} does not name a UTF-8 file")]
+    NotUtf8(String),
     /// No `.whl` suffix.
     #[error("{0:?} does not end in .whl")]
     NotWhl(String),
