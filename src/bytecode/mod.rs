@@ -8,19 +8,19 @@
 //!
 //! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
-pub mod analysis;
-pub mod asm;
-pub mod cfg;
-pub mod code;
-pub mod disasm;
-pub mod dominators;
-pub mod exctable;
+pub(crate) mod analysis;
+pub(crate) mod asm;
+pub(crate) mod cfg;
+pub(crate) mod code;
+pub(crate) mod disasm;
+pub(crate) mod dominators;
+pub(crate) mod exctable;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod inject;
-pub mod linetable;
-pub mod marshal;
-pub mod tables;
+pub(crate) mod inject;
+pub(crate) mod linetable;
+pub(crate) mod marshal;
+pub(crate) mod tables;
 
 use std::fmt;
 

@@ -1,13 +1,13 @@
 //! `.py` instrumentation: decode (PEP 263), parse (ruff), plan the injection points, edit the
 //! text without moving original statements, encode back.
 
-pub mod brackets;
+pub(crate) mod brackets;
 pub mod encoding;
-pub mod flow;
+pub(crate) mod flow;
 pub mod fuzzing;
-pub mod inject;
-pub mod layout;
-pub mod lines;
+pub(crate) mod inject;
+pub(crate) mod layout;
+pub(crate) mod lines;
 
 use crate::config::Config;
 use crate::module::{ModuleOutcome, ModuleTarget};

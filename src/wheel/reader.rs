@@ -93,8 +93,6 @@ pub struct InputWheel {
     pub provenance: Option<String>,
     archive: Archive,
     bytes: SharedBytes,
-    /// Size of the wheel file in bytes.
-    pub file_size: u64,
 }
 
 impl InputWheel {
@@ -137,7 +135,6 @@ impl InputWheel {
     ) -> Result<Self, WheelError> {
         let err = |problem| WheelError::new(path, problem);
         let name = wheel_name(path).map_err(err)?;
-        let file_size = bytes.len() as u64;
         let entries = zipdir::read_entries(&bytes).map_err(|(member, problem)| match member {
             Some(m) => WheelError::member(path, m, problem),
             None => err(problem),
@@ -169,7 +166,6 @@ impl InputWheel {
             provenance,
             archive,
             bytes: handle,
-            file_size,
         };
         let record_bytes = wheel.read_member(record_member)?;
         let rows = parse_record(&record_bytes).map_err(|(line, message)| {
