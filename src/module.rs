@@ -54,9 +54,10 @@ pub struct ModuleOutcome {
     pub probes: usize,
     /// What was left alone by design.
     pub not_instrumented: NotInstrumented,
-    /// Original statements, `.py` only (a `.pyc` keeps every line table as it was: 0).
+    /// Original statements, counted for `.py` only (0 for `.pyc`: no statement of it moves,
+    /// every instruction keeps its line).
     pub statements: usize,
-    /// Original statements whose line number changed, `.py` only (0 for `.pyc`).
+    /// Original statements whose line number changed (`.py` only; 0 for `.pyc`).
     pub statements_moved: usize,
     /// Hooks that could not be placed, with the reason (report warnings).
     pub warnings: Vec<String>,
