@@ -166,7 +166,7 @@ pub fn analyse(wheel: &Path, target: &Target, python: &Path) -> Result<CfgDocume
     let member_error = |message: String| Error::Instrument {
         wheel: wheel.to_path_buf(),
         member: member.name.clone(),
-        message,
+        cause: message.into(),
     };
     let data = input.read_member(member)?;
     let (pyc_bytes, python_info, source) = if member.name.ends_with(".py") {

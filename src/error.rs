@@ -31,15 +31,17 @@ pub enum Error {
         "{}: {}: {}",
         crate::escape::path(.wheel),
         crate::escape::escape(.member),
-        crate::escape::escape(.message)
+        crate::escape::escape(&.cause.to_string())
     )]
     Instrument {
         /// The input wheel.
         wheel: PathBuf,
         /// The archive member name.
         member: String,
-        /// What went wrong.
-        message: String,
+        /// What went wrong: the rewriter's own error (`SourceError`, `PycError`), or a
+        /// message when equip-wheel itself declines the member.
+        #[source]
+        cause: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// A filesystem operation failed; a missing file reads `PATH: no such file or
     /// directory`, a refused one `PATH: permission denied`.
@@ -209,7 +211,7 @@ impl WheelProblem {
 pub enum WheelProblem {
     /// The file name does not follow `{name}-{version}(-{build})?-{py}-{abi}-{plat}.whl`.
     #[error("not a wheel file name: {0}")]
-    BadFilename(String),
+    BadFilename(#[from] crate::wheel::filename::FileNameError),
     /// The file is not a readable zip archive.
     #[error("not a valid zip archive: {0}")]
     NotAZip(String),
@@ -281,7 +283,7 @@ pub enum WheelProblem {
     /// The wheel path names something other than a regular file (a directory, a device,
     /// a FIFO, ...), which is never read.
     #[error("not a regular file ({0})")]
-    NotARegularFile(String),
+    NotARegularFile(&'static str),
     /// A local file header disagrees with the central directory (name, method, sizes, CRC).
     #[error("local file header disagrees with the central directory: {0}")]
     LocalHeaderMismatch(String),
@@ -294,6 +296,6 @@ pub enum WheelProblem {
     Overlap(String),
     /// A member's declared size, ratio or the wheel's total size is past a read limit
     /// (`EQUIP_WHEEL_MAX_*`, see `wheel::limits`).
-    #[error("{0}")]
-    LimitExceeded(String),
+    #[error(transparent)]
+    LimitExceeded(#[from] crate::wheel::limits::LimitError),
 }

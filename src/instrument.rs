@@ -14,8 +14,8 @@ use crate::caveats::{Caveat, Caveats};
 use crate::config::{Config, OnShadowedModule, OnUnsupportedPyc};
 use crate::error::{ConfigError, Error, WheelError, WheelProblem};
 use crate::hooks_module::{self, ModuleFunctions};
-use crate::module::ModuleTarget;
-use crate::report::{ModuleReport, Report, RequiresPythonChange, Skipped};
+use crate::module::{ModuleOutcome, ModuleTarget};
+use crate::report::{ModuleKind, ModuleReport, Report, RequiresPythonChange, Skipped};
 use crate::source::{self, SourceError};
 use crate::wheel::filename::{DistInfoName, WheelName};
 use crate::wheel::layout::{install_path, is_script, module_name};
@@ -115,9 +115,10 @@ impl MetadataEdits {
         let unsupported = |member: String, what: String| Error::Instrument {
             wheel: input.path.clone(),
             member,
-            message: format!(
+            cause: format!(
                 "{what} no Python the instrumented code runs on ({OLDEST_PYTHON} or later)"
-            ),
+            )
+            .into(),
         };
         if !metadata::tags_admit(&input.name.tags, OLDEST_PYTHON) {
             return Err(unsupported(
@@ -609,6 +610,34 @@ fn caveat_warning(member: &str, module: &str, caveat: &Caveat) -> String {
     }
 }
 
+/// The member result of an instrumented module file: `.py` and `.pyc` outcomes become the
+/// report's module entry here, and nowhere else.
+fn rewritten(
+    m: &MemberInfo,
+    module: String,
+    kind: ModuleKind,
+    outcome: ModuleOutcome,
+) -> MemberResult {
+    let Some(bytes) = outcome.new_bytes else {
+        return MemberResult::keep();
+    };
+    MemberResult {
+        outcome: Outcome::Rewrite(bytes),
+        module: Some(ModuleReport {
+            member: m.name.clone(),
+            module,
+            kind,
+            functions: outcome.functions,
+            probes: outcome.probes,
+            statements: outcome.statements,
+            statements_moved: outcome.statements_moved,
+            not_instrumented: outcome.not_instrumented,
+        }),
+        warnings: outcome.warnings,
+        ..MemberResult::keep()
+    }
+}
+
 /// Instruments one `.py` member; a file that does not parse is skipped or fails the wheel
 /// as `on-syntax-error` says.
 fn process_py(
@@ -620,26 +649,7 @@ fn process_py(
     config: &Config,
 ) -> Result<MemberResult, Error> {
     match source::instrument(data, target, config) {
-        Ok(outcome) => {
-            let Some(bytes) = outcome.new_bytes else {
-                return Ok(MemberResult::keep());
-            };
-            Ok(MemberResult {
-                outcome: Outcome::Rewrite(bytes),
-                module: Some(ModuleReport {
-                    member: m.name.clone(),
-                    module,
-                    kind: "py",
-                    functions: outcome.functions,
-                    probes: outcome.probes,
-                    statements: outcome.statements,
-                    statements_moved: outcome.statements_moved,
-                    not_instrumented: outcome.not_instrumented,
-                }),
-                warnings: outcome.warnings,
-                ..MemberResult::keep()
-            })
-        }
+        Ok(outcome) => Ok(rewritten(m, module, ModuleKind::Py, outcome)),
         Err(e @ (SourceError::Syntax { .. } | SourceError::Encoding(_)))
             if config.on_syntax_error == crate::config::OnSyntaxError::Skip =>
         {
@@ -654,7 +664,7 @@ fn process_py(
         Err(e) => Err(Error::Instrument {
             wheel: input.path.clone(),
             member: m.name.clone(),
-            message: e.to_string(),
+            cause: e.into(),
         }),
     }
 }
@@ -670,25 +680,7 @@ fn process_pyc(
     config: &Config,
 ) -> Result<MemberResult, Error> {
     match bytecode::instrument_pyc(data, target, config) {
-        Ok(outcome) => {
-            let Some(bytes) = outcome.new_bytes else {
-                return Ok(MemberResult::keep());
-            };
-            Ok(MemberResult {
-                outcome: Outcome::Rewrite(bytes),
-                module: Some(ModuleReport {
-                    member: m.name.clone(),
-                    module: module.to_string(),
-                    kind: "pyc",
-                    functions: outcome.functions,
-                    probes: outcome.probes,
-                    statements: 0,
-                    statements_moved: 0,
-                    not_instrumented: outcome.not_instrumented,
-                }),
-                ..MemberResult::keep()
-            })
-        }
+        Ok(outcome) => Ok(rewritten(m, module.to_string(), ModuleKind::Pyc, outcome)),
         Err(e) if e.is_unsupported() && config.on_unsupported_pyc == OnUnsupportedPyc::Skip => {
             Ok(MemberResult {
                 skipped: Some(Skipped {
@@ -705,7 +697,7 @@ fn process_pyc(
         Err(e) => Err(Error::Instrument {
             wheel: input.path.clone(),
             member: m.name.clone(),
-            message: e.to_string(),
+            cause: e.into(),
         }),
     }
 }

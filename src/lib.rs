@@ -10,25 +10,25 @@
 //! the `equip_wheel._native` extension module.
 
 pub mod bytecode;
-pub mod calls;
-pub mod caveats;
+mod calls;
+mod caveats;
 pub mod cli;
 pub mod config;
-pub mod control_flow;
-pub mod depth;
+mod control_flow;
+mod depth;
 pub mod error;
-pub mod escape;
-pub mod files;
-pub mod hook_abi;
-pub mod hooks_module;
-pub mod hooks_patch;
-pub mod instrument;
-pub mod line;
+mod escape;
+mod files;
+mod hook_abi;
+mod hooks_module;
+mod hooks_patch;
+mod instrument;
+mod line;
 pub mod module;
 pub mod report;
-pub mod select;
+mod select;
 pub mod source;
-pub mod syntax;
+mod syntax;
 pub mod wheel;
 
 #[cfg(feature = "python")]
@@ -37,5 +37,6 @@ mod python;
 pub use config::Config;
 pub use error::{ConfigError, Error, WheelError, WheelProblem};
 pub use instrument::{InstrumentOptions, instrument_wheel};
+pub use line::LineNumber;
 pub use report::Report;
 pub use wheel::verify::{VerifyReport, verify_wheel};

@@ -1,6 +1,6 @@
 //! What the `.py` rewriter and the `.pyc` injector share about the module they instrument:
-//! which module it is ([`ModuleTarget`]) and what they leave alone ([`NotInstrumented`]).
-//! Both sit above this module; it depends on neither.
+//! which module it is ([`ModuleTarget`]), what they leave alone ([`NotInstrumented`]) and
+//! what they hand back ([`ModuleOutcome`]). Both sit above this module; it depends on neither.
 
 use serde::Serialize;
 
@@ -39,4 +39,26 @@ impl NotInstrumented {
         self.class_bodies += other.class_bodies;
         self.annotate_functions += other.annotate_functions;
     }
+}
+
+/// What instrumenting one module file produced, `.py` and `.pyc` alike; the driver turns it
+/// into the report's module entry in one place.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleOutcome {
+    /// The new file (in the input's encoding for `.py`, a whole `.pyc` with its header), or
+    /// `None` when nothing in the module was selected.
+    pub new_bytes: Option<Vec<u8>>,
+    /// Qualnames of the instrumented functions, in source (or code object) order.
+    pub functions: Vec<String>,
+    /// Probes placed.
+    pub probes: usize,
+    /// What was left alone by design.
+    pub not_instrumented: NotInstrumented,
+    /// Original statements, counted for `.py` only (0 for `.pyc`: no statement of it moves,
+    /// every instruction keeps its line).
+    pub statements: usize,
+    /// Original statements whose line number changed (`.py` only; 0 for `.pyc`).
+    pub statements_moved: usize,
+    /// Hooks that could not be placed, with the reason (report warnings).
+    pub warnings: Vec<String>,
 }

@@ -384,11 +384,11 @@ fn build_py_err(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         Error::Instrument {
             wheel,
             member,
-            message,
+            cause,
         } => {
             kwargs.set_item("wheel", path_str(wheel))?;
             kwargs.set_item("member", member)?;
-            kwargs.set_item("reason", message)?;
+            kwargs.set_item("reason", cause.to_string())?;
             "InstrumentError"
         }
         Error::Io { path, source } => {

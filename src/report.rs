@@ -53,6 +53,17 @@ pub struct RequiresPythonChange {
     pub output: String,
 }
 
+/// The two kinds of module file the instrumenter rewrites.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModuleKind {
+    /// Python source (`.py`), rewritten as text.
+    #[default]
+    Py,
+    /// Compiled bytecode (`.pyc`), rewritten code object by code object.
+    Pyc,
+}
+
 /// One instrumented module file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ModuleReport {
@@ -60,8 +71,8 @@ pub struct ModuleReport {
     pub member: String,
     /// The dotted module name.
     pub module: String,
-    /// `py` or `pyc`.
-    pub kind: &'static str,
+    /// Whether it is a source or a bytecode file (`"py"` / `"pyc"` in JSON).
+    pub kind: ModuleKind,
     /// Qualnames of the instrumented functions.
     pub functions: Vec<String>,
     /// Probes placed in it.

@@ -8,8 +8,6 @@
 //! that layout, the way CPython writes them, so an unmodified body gives back the original
 //! bytes.
 
-use std::fmt;
-
 use super::cfg::Cfg;
 use super::disasm::{Body, END, Id};
 use super::tables::flags;
@@ -27,16 +25,9 @@ pub struct Assembled {
 }
 
 /// Why a body could not be assembled or analysed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct AsmError(pub String);
-
-impl fmt::Display for AsmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for AsmError {}
 
 /// Code units an argument needs (1 plus its EXTENDED_ARG prefixes).
 fn units_for(arg: u32) -> u32 {

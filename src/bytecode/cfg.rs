@@ -167,11 +167,6 @@ impl Cfg {
         })
     }
 
-    /// The block holding the instruction at `position` of [`Body::instrs`].
-    pub fn block_of(&self, position: usize) -> usize {
-        self.block_of[position]
-    }
-
     fn block_of_id(&self, id: Id) -> usize {
         self.block_of[self.pos_of_id[id as usize]]
     }
@@ -368,7 +363,7 @@ mod tests {
                 (4, 6, vec![]),
             ]
         );
-        assert_eq!(cfg.block_of(3), 1);
+        assert_eq!(cfg.block_of[3], 1);
         assert_eq!(cfg.stack_depth(&b).unwrap(), 1);
         assert_eq!(b.stack_depth().unwrap(), 1);
     }

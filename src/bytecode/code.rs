@@ -12,8 +12,6 @@ use super::marshal::{CodeInts, CodeNode, Marshal, NodeId, Value};
 
 /// `CO_OPTIMIZED`: function scopes (not module or class bodies).
 pub const CO_OPTIMIZED: i32 = 0x1;
-/// `CO_NEWLOCALS`.
-pub const CO_NEWLOCALS: i32 = 0x2;
 /// `CO_VARARGS`: has `*args`.
 pub const CO_VARARGS: i32 = 0x4;
 /// `CO_VARKEYWORDS`: has `**kwargs`.
@@ -29,8 +27,6 @@ pub const CO_ASYNC_GENERATOR: i32 = 0x200;
 
 /// `co_localspluskinds` bits (3.11+, `Include/internal/pycore_code.h`).
 pub mod kinds {
-    /// Hidden local (3.12+, inlined comprehensions).
-    pub const HIDDEN: u8 = 0x10;
     /// Plain local (arguments too).
     pub const LOCAL: u8 = 0x20;
     /// Cell variable.

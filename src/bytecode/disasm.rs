@@ -9,8 +9,6 @@
 //! count bytes; 3.10+ count code units (`Objects/lnotab_notes.txt`, `Objects/locations.md`,
 //! `InternalDocs/exception_handling.md`).
 
-use std::fmt;
-
 use super::tables::{OpTable, flags};
 use super::{exctable, linetable};
 
@@ -107,21 +105,14 @@ pub struct Body {
 }
 
 /// Why code could not be disassembled.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bytecode offset {offset}: {message}")]
 pub struct DisasmError {
     /// Byte offset in `co_code` (or in the table named by the message).
     pub offset: usize,
     /// What is wrong.
     pub message: String,
 }
-
-impl fmt::Display for DisasmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "bytecode offset {}: {}", self.offset, self.message)
-    }
-}
-
-impl std::error::Error for DisasmError {}
 
 /// A decoding error at byte `offset` (of the code or of the table being read); shared by
 /// the line-table and exception-table decoders.

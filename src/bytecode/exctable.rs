@@ -36,12 +36,6 @@ pub struct Entry {
     pub lasti: bool,
 }
 
-/// Decodes a whole exception table. Errors (naming the byte offset in the table): an entry
-/// without its start marker, a truncated entry, a varint of more than 6 chunks.
-pub fn decode(table: &[u8]) -> Result<Vec<Entry>, DisasmError> {
-    entries(table).map(|e| e.map(|(_, entry)| entry)).collect()
-}
-
 /// The entries of `table` one by one, each with the byte offset where it starts in the
 /// table; decoding stops after the first error. Entries of length 0 are returned as they
 /// are (the caller decides).
@@ -116,16 +110,6 @@ impl Entries<'_> {
     }
 }
 
-/// Encodes `entries` (in table order) as `co_exceptiontable`. Errors on an empty range
-/// (`end <= start`).
-pub fn encode(entries: &[Entry]) -> Result<Vec<u8>, AsmError> {
-    let mut out = Vec::with_capacity(entries.len() * 4);
-    for e in entries {
-        write_entry(&mut out, e)?;
-    }
-    Ok(out)
-}
-
 /// Appends one entry to an exception table being written. Errors on an empty range
 /// (`end <= start`), writing nothing.
 pub fn write_entry(out: &mut Vec<u8>, e: &Entry) -> Result<(), AsmError> {
@@ -156,6 +140,20 @@ fn varint(out: &mut Vec<u8>, v: u32, mut msb: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A whole table, decoded (the disassembler reads it entry by entry instead).
+    fn decode(table: &[u8]) -> Result<Vec<Entry>, DisasmError> {
+        entries(table).map(|e| e.map(|(_, entry)| entry)).collect()
+    }
+
+    /// A whole table, encoded (the assembler writes it entry by entry instead).
+    fn encode(entries: &[Entry]) -> Result<Vec<u8>, AsmError> {
+        let mut out = Vec::new();
+        for e in entries {
+            write_entry(&mut out, e)?;
+        }
+        Ok(out)
+    }
 
     fn entry(start: u32, end: u32, target: u32, depth: u32, lasti: bool) -> Entry {
         Entry {

@@ -26,11 +26,11 @@ use super::code::{CodeEdit, CodeView, Field, Scope, kinds};
 use super::disasm::{Body, END, ExcEntry, Id, Instr, LineEntry, Location};
 use super::marshal::{Marshal, NodeId, StrKind, Value};
 use super::tables::{NB_SUBSCR, OpTable, flags};
-use super::{Pyc, PycError, PycOutcome, code_label};
+use super::{Pyc, PycError, code_label};
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
 use crate::line::LineNumber;
-use crate::module::ModuleTarget;
+use crate::module::{ModuleOutcome, ModuleTarget};
 
 /// Hidden local holding the enter value.
 const ENTER_LOCAL: &str = "_equip_e";
@@ -116,13 +116,10 @@ pub fn instrument(
     pyc: &mut Pyc,
     target: ModuleTarget<'_>,
     config: &Config,
-) -> Result<PycOutcome, PycError> {
+) -> Result<ModuleOutcome, PycError> {
     let infos = walk(&pyc.marshal);
     let hooks = HookSet::of(config);
-    let mut outcome = PycOutcome {
-        python: format!("3.{}", pyc.table.minor),
-        ..PycOutcome::default()
-    };
+    let mut outcome = ModuleOutcome::default();
     for info in &infos {
         match info.scope {
             Scope::Lambda => outcome.not_instrumented.lambdas += 1,

@@ -9,8 +9,6 @@
 //! therefore reproduces the input exactly. Objects added later (constants, names) are
 //! written without FLAG_REF, so no existing reference index moves.
 
-use std::fmt;
-
 /// Bit 7 of a type byte: the object joins the reference list.
 pub const FLAG_REF: u8 = 0x80;
 
@@ -23,21 +21,14 @@ pub const MAX_DEPTH: usize = 512;
 pub type NodeId = u32;
 
 /// Why a marshal stream could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("marshal data, byte {offset}: {message}")]
 pub struct MarshalError {
     /// Byte offset in the stream where the problem is.
     pub offset: usize,
     /// What is wrong.
     pub message: String,
 }
-
-impl fmt::Display for MarshalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "marshal data, byte {}: {}", self.offset, self.message)
-    }
-}
-
-impl std::error::Error for MarshalError {}
 
 /// How a string object was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

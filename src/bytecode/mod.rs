@@ -8,24 +8,24 @@
 //!
 //! Facts and pitfalls per CPython version: `docs/pyc.md`.
 
-pub mod analysis;
-pub mod asm;
-pub mod cfg;
-pub mod code;
-pub mod disasm;
-pub mod dominators;
-pub mod exctable;
+pub(crate) mod analysis;
+pub(crate) mod asm;
+pub(crate) mod cfg;
+pub(crate) mod code;
+pub(crate) mod disasm;
+pub(crate) mod dominators;
+pub(crate) mod exctable;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod inject;
-pub mod linetable;
-pub mod marshal;
-pub mod tables;
+pub(crate) mod inject;
+pub(crate) mod linetable;
+pub(crate) mod marshal;
+pub(crate) mod tables;
 
 use std::fmt;
 
 use crate::config::Config;
-use crate::module::{ModuleTarget, NotInstrumented};
+use crate::module::{ModuleOutcome, ModuleTarget};
 use asm::AsmError;
 use code::{CodeEdit, CodeView, Field};
 use disasm::Body;
@@ -203,21 +203,6 @@ pub fn code_label(view: &CodeView) -> String {
     view.text(Field::Qualname).unwrap_or_else(|| view.name())
 }
 
-/// What instrumenting one `.pyc` did.
-#[derive(Debug, Clone, Default)]
-pub struct PycOutcome {
-    /// The new file, or `None` when nothing in it was selected.
-    pub new_bytes: Option<Vec<u8>>,
-    /// The Python version it was compiled for (`3.11`).
-    pub python: String,
-    /// Qualnames of the instrumented functions, in code order.
-    pub functions: Vec<String>,
-    /// Probes placed.
-    pub probes: usize,
-    /// Code objects left alone by design.
-    pub not_instrumented: NotInstrumented,
-}
-
 /// Instruments one `.pyc` file's bytes under `config`: the `.pyc` counterpart of
 /// [`crate::source::instrument`], with the same semantics (`docs/semantics.md`).
 ///
@@ -227,7 +212,7 @@ pub fn instrument_pyc(
     bytes: &[u8],
     target: ModuleTarget<'_>,
     config: &Config,
-) -> Result<PycOutcome, PycError> {
+) -> Result<ModuleOutcome, PycError> {
     let mut pyc = Pyc::read(bytes)?;
     inject::instrument(&mut pyc, target, config)
 }

@@ -5,12 +5,12 @@
 //! `--preset NAME`, else `[tool.equip-wheel]` of `./pyproject.toml`, else `./equip.toml`,
 //! else the `calls` preset.
 
-pub mod call_shape;
-pub mod patch;
-pub mod placeholder;
-pub mod presets;
-pub mod schema;
-pub mod snippet;
+pub(crate) mod call_shape;
+pub(crate) mod patch;
+pub(crate) mod placeholder;
+pub(crate) mod presets;
+pub(crate) mod schema;
+pub(crate) mod snippet;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

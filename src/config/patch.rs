@@ -72,13 +72,13 @@ impl PatchTarget {
     ///
     /// Errors: a part that is not a dotted Python name, a target of one name only (nothing
     /// holds it), and an attribute of a built-in type (read-only at run time).
-    pub fn parse(text: &str) -> Result<PatchTarget, String> {
+    pub fn parse(text: &str) -> Result<PatchTarget, PatchTargetError> {
         let (module, path) = match text.split_once(':') {
             Some((m, p)) => (Some(m), p),
             None => (None, text),
         };
         if let Some(m) = module {
-            check_dotted(m).map_err(|e| format!("module {m:?}: {e}"))?;
+            check_dotted(m).map_err(|_| PatchTargetError::ModuleNotDotted(m.to_string()))?;
         }
         check_dotted(path)?;
         let segments: Vec<&str> = module
@@ -87,10 +87,7 @@ impl PatchTarget {
             .chain(path.split('.'))
             .collect();
         if segments.len() < 2 {
-            return Err(format!(
-                "{text:?} names no attribute: write the module and the callable, like \
-                 \"os.system\" or \"subprocess.Popen.__init__\""
-            ));
+            return Err(PatchTargetError::NoAttribute(text.to_string()));
         }
         if segments[0] == "builtins" && segments.len() > 2 {
             let owner = segments[1];
@@ -98,10 +95,10 @@ impl PatchTarget {
                 .iter()
                 .any(|s| owner.ends_with(s));
             if BUILTIN_TYPES.contains(&owner) || exception {
-                return Err(format!(
-                    "{text:?} is an attribute of the built-in type {owner}, whose attributes \
-                     cannot be replaced"
-                ));
+                return Err(PatchTargetError::BuiltinType {
+                    target: text.to_string(),
+                    owner: owner.to_string(),
+                });
             }
         }
         Ok(PatchTarget {
@@ -111,9 +108,36 @@ impl PatchTarget {
     }
 }
 
+/// Why a `[[patch]]` target is refused when the config is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchTargetError {
+    /// The target (or the part after `:`) is not a dotted Python name.
+    #[error("{0:?} is not a dotted Python name")]
+    NotDotted(String),
+    /// The part before `:` is not a dotted Python name.
+    #[error("module {0:?}: {0:?} is not a dotted Python name")]
+    ModuleNotDotted(String),
+    /// One name only: nothing holds it, so nothing can be replaced.
+    #[error(
+        "{0:?} names no attribute: write the module and the callable, like \"os.system\" or \
+         \"subprocess.Popen.__init__\""
+    )]
+    NoAttribute(String),
+    /// An attribute of a built-in type, which is read-only at run time.
+    #[error(
+        "{target:?} is an attribute of the built-in type {owner}, whose attributes cannot be replaced"
+    )]
+    BuiltinType {
+        /// The target as written.
+        target: String,
+        /// The built-in type (`str`, `ValueError`).
+        owner: String,
+    },
+}
+
 /// Checks that `text` is a dotted Python name (`a`, `a.b_c.D`), by the Python parser.
-fn check_dotted(text: &str) -> Result<(), String> {
-    let not_dotted = || format!("{text:?} is not a dotted Python name");
+fn check_dotted(text: &str) -> Result<(), PatchTargetError> {
+    let not_dotted = || PatchTargetError::NotDotted(text.to_string());
     if text.is_empty() || text.trim() != text || text.contains(char::is_whitespace) {
         return Err(not_dotted());
     }
@@ -255,8 +279,8 @@ fn parse_targets(
     let mut targets = Vec::new();
     for (j, t) in raw.get_ref().iter().enumerate() {
         let tkey = format!("{key}.targets[{j}]");
-        let target =
-            PatchTarget::parse(t.get_ref()).map_err(|m| located(src, t.span(), &tkey, m))?;
+        let target = PatchTarget::parse(t.get_ref())
+            .map_err(|e| located(src, t.span(), &tkey, e.to_string()))?;
         // `os.system` and `os:system` are one attribute: wrapping it twice would run the hooks
         // twice per call.
         let canonical = match &target.module {
@@ -360,7 +384,7 @@ mod tests {
             ("builtins.str.join", "built-in type str"),
             ("builtins.ValueError.__init__", "built-in type ValueError"),
         ] {
-            let e = PatchTarget::parse(text).unwrap_err();
+            let e = PatchTarget::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?}: {e}");
         }
     }

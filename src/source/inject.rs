@@ -39,25 +39,24 @@ use ruff_python_ast::visitor::{self, Visitor};
 use ruff_python_ast::{self as ast, Expr, Stmt};
 use ruff_text_size::{Ranged, TextSize};
 
+use super::SourceError;
 use super::flow;
 use super::layout::{Layout, LineRequest};
 use super::lines::LineFacts;
-use super::{SourceError, SourceOutcome};
 use crate::config::call_shape::CallValue;
 use crate::config::{Config, HookKind, Placeholder};
 use crate::hook_abi::{Binding, HookAbi, HookSet, MODULE_ALIAS};
 use crate::line::LineNumber;
-use crate::module::{ModuleTarget, NotInstrumented};
+use crate::module::{ModuleOutcome, ModuleTarget, NotInstrumented};
 use crate::syntax::{docstring, py_opt_str, py_str};
 
-/// The edited text (or `None` when unchanged) and the summary for the report.
+/// The edited text (or `None` when unchanged) and what the report says of it (every field
+/// of the [`ModuleOutcome`] but `new_bytes`, which [`super::instrument`] encodes from `text`).
 pub struct TextOutcome {
     /// New text, `None` when nothing was selected.
     pub text: Option<String>,
-    /// Counts and names for the report.
-    pub summary: SourceOutcome,
-    /// Functions whose error hook could not be placed, with the reason (report warnings).
-    pub warnings: Vec<String>,
+    /// Counts, names and warnings for the report.
+    pub summary: ModuleOutcome,
 }
 
 /// Instruments decoded source text.
@@ -89,10 +88,10 @@ pub fn instrument_text(
     };
     injector.body(suite, &Scope::module(), None);
 
-    let mut summary = SourceOutcome {
+    let mut summary = ModuleOutcome {
         not_instrumented: count_not_instrumented(suite),
         statements: statements.len(),
-        ..SourceOutcome::default()
+        ..ModuleOutcome::default()
     };
     // Patches are installed when the hooks module is first imported: every module binds it
     // then, whichever of them the program imports first.
@@ -103,7 +102,6 @@ pub fn instrument_text(
         return Ok(TextOutcome {
             text: None,
             summary,
-            warnings: Vec::new(),
         });
     }
     injector.module_prologue(suite);
@@ -111,7 +109,7 @@ pub fn instrument_text(
 
     summary.functions = std::mem::take(&mut injector.functions);
     summary.probes = injector.probes_placed;
-    let warnings = std::mem::take(&mut injector.warnings);
+    summary.warnings = std::mem::take(&mut injector.warnings);
     let layout = injector.layout;
     let lines: Vec<usize> = statements.iter().map(|&o| layout.line_of(o)).collect();
     let rendered = layout.render(&statements);
@@ -123,7 +121,6 @@ pub fn instrument_text(
     Ok(TextOutcome {
         text: Some(rendered.text),
         summary,
-        warnings,
     })
 }
 

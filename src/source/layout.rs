@@ -109,9 +109,6 @@ pub struct Rendered {
     /// For each original line, `(offset, output line)` of the splits in it.
     line_splits: Vec<Vec<(usize, usize)>>,
     starts: Vec<usize>,
-    /// How many new physical lines were needed (each paid for by a removal when one was
-    /// found within reach).
-    pub inserted_lines: usize,
 }
 
 impl Rendered {
@@ -372,7 +369,6 @@ impl<'t> Layout<'t> {
         }
         points.extend(self.splits.iter().map(|s| s.offset));
         points.sort_unstable();
-        let inserted_lines = points.len() + inserted_before[n].len();
         let candidates: Vec<(usize, Removal)> = (0..n)
             .filter(|&l| hosted[l].is_none())
             .filter_map(|l| self.removal(l, &edited).map(|r| (l, r)))
@@ -524,7 +520,6 @@ impl<'t> Layout<'t> {
             line_base,
             line_splits,
             starts: self.facts.starts.clone(),
-            inserted_lines,
         }
     }
 
@@ -786,7 +781,7 @@ mod tests {
             r.text,
             "def f():\n    a()  # note\n    if x:\n        pass\n"
         );
-        assert_eq!(r.inserted_lines, 0);
+        assert_eq!(r.text.lines().count(), text.lines().count());
     }
 
     #[test]

@@ -79,19 +79,6 @@ impl LineFacts {
             escapable_break,
         }
     }
-
-    /// Facts for text with no strings, brackets or comments information (tests, snippets).
-    pub fn plain(text: &str) -> Self {
-        let starts = line_starts(text);
-        let n = starts.len();
-        LineFacts {
-            starts,
-            inside_string: vec![false; n],
-            in_brackets: vec![false; n],
-            comment: vec![None; n],
-            escapable_break: vec![false; n],
-        }
-    }
 }
 
 /// Ranges of triple-quoted, non-raw plain string and bytes literal parts: a line break in

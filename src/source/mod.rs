@@ -1,36 +1,17 @@
 //! `.py` instrumentation: decode (PEP 263), parse (ruff), plan the injection points, edit the
 //! text without moving original statements, encode back.
 
-pub mod brackets;
+pub(crate) mod brackets;
 pub mod encoding;
-pub mod flow;
+pub(crate) mod flow;
 pub mod fuzzing;
-pub mod inject;
-pub mod layout;
-pub mod lines;
+pub(crate) mod inject;
+pub(crate) mod layout;
+pub(crate) mod lines;
 
 use crate::config::Config;
 use crate::line::LineNumber;
-use crate::module::{ModuleTarget, NotInstrumented};
-
-/// The outcome for one source file.
-#[derive(Debug, Clone, Default)]
-pub struct SourceOutcome {
-    /// The new file content, or `None` when nothing in it was selected.
-    pub new_bytes: Option<Vec<u8>>,
-    /// Qualnames of the functions instrumented, in source order.
-    pub functions: Vec<String>,
-    /// Number of probes placed.
-    pub probes: usize,
-    /// What was left alone.
-    pub not_instrumented: NotInstrumented,
-    /// Number of original statements.
-    pub statements: usize,
-    /// Original statements whose line number changed.
-    pub statements_moved: usize,
-    /// Hooks that could not be placed, with the reason.
-    pub warnings: Vec<String>,
-}
+use crate::module::{ModuleOutcome, ModuleTarget};
 
 /// Why a source file could not be instrumented.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,12 +45,11 @@ pub fn instrument(
     bytes: &[u8],
     target: ModuleTarget<'_>,
     config: &Config,
-) -> Result<SourceOutcome, SourceError> {
+) -> Result<ModuleOutcome, SourceError> {
     let decoded = encoding::decode(bytes)?;
     let outcome =
         crate::depth::with_stack(|| inject::instrument_text(&decoded.text, target, config))?;
     let mut summary = outcome.summary;
-    summary.warnings = outcome.warnings;
     summary.new_bytes = outcome.text.map(|text| encoding::encode(&decoded, &text));
     Ok(summary)
 }

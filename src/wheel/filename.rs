@@ -53,15 +53,6 @@ impl WheelName {
             tags: tags.map(|t| t.to_string()).join("-"),
         })
     }
-
-    /// The `.dist-info` directory name this wheel should contain.
-    pub fn dist_info_dir(&self) -> String {
-        DistInfoName {
-            distribution: self.distribution.clone(),
-            version: self.version.clone(),
-        }
-        .dist_info_dir()
-    }
 }
 
 /// The `{distribution}-{version}` stem that names a wheel's `.dist-info` and `.data`
@@ -126,6 +117,9 @@ impl fmt::Display for WheelName {
 /// {version}(-{build tag})?-{python tag}-{abi tag}-{platform tag}.whl`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileNameError {
+    /// The path has no file name, or one that is not UTF-8 (payload: the path, escaped).
+    #[error("{0} does not name a UTF-8 file")]
+    NotUtf8(String),
     /// No `.whl` suffix.
     #[error("{0:?} does not end in .whl")]
     NotWhl(String),
@@ -230,7 +224,6 @@ mod tests {
         let n = WheelName::parse("pkg-1.0+local-1traced-cp311-cp311-linux_x86_64.whl").unwrap();
         assert_eq!(n.version, "1.0+local");
         assert_eq!(n.build_tag.as_deref(), Some("1traced"));
-        assert_eq!(n.dist_info_dir(), "pkg-1.0+local.dist-info");
     }
 
     #[test]

@@ -163,6 +163,18 @@ pub enum LimitError {
         /// The limit (uncompressed / compressed, rounded down).
         limit: u64,
     },
+    /// The wheel file itself is larger than twice [`ReadLimits::max_total_size`] (a wheel
+    /// is at most its members plus headers), so it is not read.
+    #[error(
+        "the file is {size} bytes, more than the limit of {limit} bytes (twice \
+         {ENV_MAX_TOTAL_SIZE})"
+    )]
+    WheelFile {
+        /// The file size, in bytes.
+        size: u64,
+        /// The limit, in bytes.
+        limit: u64,
+    },
     /// The members' uncompressed sizes sum past [`ReadLimits::max_total_size`].
     #[error(
         "the members declare {total} bytes uncompressed in total, more than the limit \

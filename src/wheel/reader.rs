@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use zip::ZipArchive;
 
-use super::filename::{DistInfoName, WheelName};
-use super::limits::ReadLimits;
+use super::filename::{DistInfoName, FileNameError, WheelName};
+use super::limits::{LimitError, ReadLimits};
 use super::provenance::PROVENANCE_FILE;
 use super::record::{
     RecordEntry, RecordFieldError, RecordHash, RecordRow, parse_record, parse_size,
@@ -93,8 +93,6 @@ pub struct InputWheel {
     pub provenance: Option<String>,
     archive: Archive,
     bytes: SharedBytes,
-    /// Size of the wheel file in bytes.
-    pub file_size: u64,
 }
 
 impl InputWheel {
@@ -111,21 +109,18 @@ impl InputWheel {
     pub fn open(path: &Path, limits: &ReadLimits) -> Result<Self, Error> {
         let err = |problem| WheelError::new(path, problem);
         std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        WheelName::parse(file_name).map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
+        wheel_name(path).map_err(err)?;
         // A wheel is at most its members plus headers: twice the total limit is generous.
         let bytes = read_regular_file(path, Some(limits.max_total_size.saturating_mul(2)))
             .map_err(|e| match e {
-                ReadFileError::NotRegular(kind) => {
-                    err(WheelProblem::NotARegularFile(kind.into())).into()
+                ReadFileError::NotRegular(kind) => err(WheelProblem::NotARegularFile(kind)).into(),
+                ReadFileError::TooLarge { size, limit } => {
+                    err(WheelProblem::LimitExceeded(LimitError::WheelFile {
+                        size,
+                        limit,
+                    }))
+                    .into()
                 }
-                e @ ReadFileError::TooLarge { .. } => err(WheelProblem::LimitExceeded(format!(
-                    "{e} (twice EQUIP_WHEEL_MAX_TOTAL_SIZE)"
-                )))
-                .into(),
                 ReadFileError::Io(e) => Error::io(path, e),
             })?;
         Ok(Self::from_bytes(path, bytes, limits)?)
@@ -139,13 +134,7 @@ impl InputWheel {
         limits: &ReadLimits,
     ) -> Result<Self, WheelError> {
         let err = |problem| WheelError::new(path, problem);
-        let file_name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| err(WheelProblem::BadFilename(escape::path(path))))?;
-        let name = WheelName::parse(file_name)
-            .map_err(|e| err(WheelProblem::BadFilename(e.to_string())))?;
-        let file_size = bytes.len() as u64;
+        let name = wheel_name(path).map_err(err)?;
         let entries = zipdir::read_entries(&bytes).map_err(|(member, problem)| match member {
             Some(m) => WheelError::member(path, m, problem),
             None => err(problem),
@@ -177,7 +166,6 @@ impl InputWheel {
             provenance,
             archive,
             bytes: handle,
-            file_size,
         };
         let record_bytes = wheel.read_member(record_member)?;
         let rows = parse_record(&record_bytes).map_err(|(line, message)| {
@@ -319,6 +307,15 @@ impl InputWheel {
     }
 }
 
+/// The wheel name of `path`'s file name (binary distribution format).
+fn wheel_name(path: &Path) -> Result<WheelName, WheelProblem> {
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| FileNameError::NotUtf8(escape::path(path)))?;
+    Ok(WheelName::parse(file_name)?)
+}
+
 /// A member's content is longer than its zip header declares.
 #[derive(Debug, thiserror::Error)]
 #[error("the data inflates to more than the {declared} bytes the zip header declares")]
@@ -439,7 +436,7 @@ fn scan_members(
         };
         limits
             .check_member(zipped.size, zipped.compressed_size)
-            .map_err(|e| member_err(WheelProblem::LimitExceeded(e.to_string())))?;
+            .map_err(|e| member_err(WheelProblem::LimitExceeded(e)))?;
         total = total.saturating_add(zipped.size);
         members.push(MemberInfo {
             name: name.clone(),
@@ -455,7 +452,7 @@ fn scan_members(
     }
     limits
         .check_total(total)
-        .map_err(|e| WheelError::new(path, WheelProblem::LimitExceeded(e.to_string())))?;
+        .map_err(|e| WheelError::new(path, WheelProblem::LimitExceeded(e)))?;
     // Extra fields and comments are only visible on the full entry.
     let mut archive = archive.clone();
     for member in &mut members {

@@ -41,11 +41,6 @@ impl RecordRow {
     }
 }
 
-/// Formats the RECORD hash of `data`: `sha256=` + urlsafe base64 without padding (43 chars).
-pub fn record_hash(data: &[u8]) -> String {
-    RecordHash::sha256(data).to_string()
-}
-
 /// A RECORD hash or size field that does not parse (a RECORD syntax error; the message
 /// quotes the field).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -333,6 +328,11 @@ pub fn write_record<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The RECORD hash of `data`: `sha256=` + urlsafe base64 without padding.
+    fn record_hash(data: &[u8]) -> String {
+        RecordHash::sha256(data).to_string()
+    }
 
     #[test]
     fn hash_matches_pip_format() {
