@@ -9,11 +9,13 @@
 //! their own and this analysis folds into the instruction they extend); inline caches
 //! (3.11+) belong to the instruction before them.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::cfg::{Cfg, EdgeKind};
 use super::code::{CodeView, Scope};
-use super::disasm::{Body, END};
+use super::disasm::{Body, END, Id};
 use super::dominators::{Dominators, post_dominators, reverse_with_exit};
 use super::inject::walk;
 use super::tables::flags;
@@ -204,13 +206,7 @@ pub fn analyse(pyc: &Pyc) -> Result<Vec<CodeFlow>, PycError> {
 /// and the next one at the opcode it extends). A 3.8/3.9 `co_lnotab` starts at
 /// `co_firstlineno`, so instructions before its first entry are on that line; 3.10+ tables
 /// cover every instruction, some with no line.
-fn opcode_lines(body: &Body) -> Vec<Option<i32>> {
-    let index: std::collections::HashMap<u32, usize> = body
-        .instrs
-        .iter()
-        .enumerate()
-        .map(|(i, ins)| (ins.id, i))
-        .collect();
+fn opcode_lines(body: &Body, positions: &HashMap<Id, usize>) -> Vec<Option<i32>> {
     let mut entries = body
         .lines
         .iter()
@@ -218,7 +214,7 @@ fn opcode_lines(body: &Body) -> Vec<Option<i32>> {
             let position = if e.anchor == END {
                 usize::MAX
             } else {
-                index.get(&e.anchor).copied().unwrap_or(usize::MAX)
+                positions.get(&e.anchor).copied().unwrap_or(usize::MAX)
             };
             ((position, e.byte), e.loc.line)
         })
@@ -258,13 +254,8 @@ pub fn code_flow(
         unit += u32::from(ins.min_units) + body.cache(ins.op);
     }
     starts.push(2 * unit);
-    let positions: std::collections::HashMap<u32, usize> = body
-        .instrs
-        .iter()
-        .enumerate()
-        .map(|(i, ins)| (ins.id, i))
-        .collect();
-    let lines = opcode_lines(body);
+    let positions = body.positions();
+    let lines = opcode_lines(body, &positions);
     let instruction = |i: usize| {
         let ins = &body.instrs[i];
         let info = body.table.info(ins.op);

@@ -153,18 +153,23 @@ impl Body {
         self.instrs.iter().position(|i| i.id == id)
     }
 
+    /// Where each instruction is in [`Body::instrs`], by its [`Id`] (ids are stable across
+    /// edits; positions are not, so take this after the last insertion).
+    pub fn positions(&self) -> std::collections::HashMap<Id, usize> {
+        self.instrs
+            .iter()
+            .enumerate()
+            .map(|(i, ins)| (ins.id, i))
+            .collect()
+    }
+
     /// The location in effect at the start of each instruction, in instruction order
     /// (from the line entries; instructions before the first entry get `None` lines).
     pub fn locations(&self) -> Vec<Location> {
         let mut out = Vec::with_capacity(self.instrs.len());
         let mut entries = self.lines.iter().peekable();
         let mut current = Location::default();
-        let index: std::collections::HashMap<Id, usize> = self
-            .instrs
-            .iter()
-            .enumerate()
-            .map(|(i, ins)| (ins.id, i))
-            .collect();
+        let index = self.positions();
         let pos = |e: &LineEntry| {
             (
                 if e.anchor == END {

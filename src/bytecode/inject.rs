@@ -851,13 +851,7 @@ impl<'p, 't> Injector<'p, 't> {
         let first = block[0].id;
         let x_loc = self.current_loc(x);
         // Line entries: after every entry anchored before `x`.
-        let pos_of: HashMap<Id, usize> = self
-            .body
-            .instrs
-            .iter()
-            .enumerate()
-            .map(|(i, ins)| (ins.id, i))
-            .collect();
+        let pos_of = self.body.positions();
         let insert_at = self
             .body
             .lines
@@ -1454,21 +1448,13 @@ impl<'p, 't> Injector<'p, 't> {
             self.ins("RERAISE", 1)?,
         ];
         let cleanup_id = cleanup[0].id;
-        let last_original = self.body.instrs.last().map(|i| i.id);
         h.extend(cleanup);
         self.append_block(h)?;
         // Exception table: fill the gaps of [first, handler) with the handler, and cover
         // the handler body with the cleanup.
-        let pos: HashMap<Id, usize> = self
-            .body
-            .instrs
-            .iter()
-            .enumerate()
-            .map(|(i, ins)| (ins.id, i))
-            .collect();
+        let pos = self.body.positions();
         let at = |id: Id| if id == END { usize::MAX } else { pos[&id] };
         let (lo, hi) = (at(first), at(handler_id));
-        let _ = last_original;
         let mut covered = vec![false; hi];
         for e in &self.body.exc {
             let (s, t) = (at(e.start), at(e.end).min(hi));
