@@ -52,8 +52,7 @@ fn main() -> ExitCode {
 
 fn run(wheel: PathBuf, out_dir: PathBuf) -> Result<(), Box<dyn std::error::Error>> {
     let input = InputWheel::open(&wheel, &ReadLimits::from_env()?)?;
-    let stem = input.dist_info.trim_end_matches(".dist-info");
-    let data_dir = format!("{stem}.data");
+    let data_dir = input.data_dir();
     let record = input.record_path();
     let members: Vec<Option<OutputMember>> = input
         .members

@@ -136,7 +136,7 @@ pub fn choose_python(explicit: Option<PathBuf>, host: Option<PathBuf>) -> PathBu
 pub fn analyse(wheel: &Path, target: &Target, python: &Path) -> Result<CfgDocument, Error> {
     let limits = ReadLimits::from_env()?;
     let input = InputWheel::open(wheel, &limits)?;
-    let data_dir = format!("{}.data", input.dist_info.trim_end_matches(".dist-info"));
+    let data_dir = input.data_dir();
     let modules: Vec<(&MemberInfo, String)> = input
         .members
         .iter()

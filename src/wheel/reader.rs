@@ -198,6 +198,14 @@ impl InputWheel {
         self.archive.clone()
     }
 
+    /// The `.data` directory name that goes with the `.dist-info` (`{name}-{version}.data`),
+    /// whether or not the wheel has one.
+    pub fn data_dir(&self) -> String {
+        DistInfoName::parse(&self.dist_info)
+            .expect("the dist-info name is checked when the wheel is opened")
+            .data_dir()
+    }
+
     /// The RECORD path, `<dist-info>/RECORD`.
     pub fn record_path(&self) -> String {
         format!("{}/RECORD", self.dist_info)
